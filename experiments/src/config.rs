@@ -1,0 +1,423 @@
+//! Experiment configuration: TOML files with strict validation.
+//!
+//! Every struct denies unknown fields; every value is checked by
+//! [`ExperimentConfig::validate`]. Errors name the file, the field, the bad value
+//! and what is allowed.
+
+use nas_core::strategy::{LocalSearchConfig, Nsga2Config, RandomSearchConfig, RegularizedEvolutionConfig};
+use nas_core::train::{Backend, TrainConfig};
+use nas_core::{Constraint, Direction, Metric, Objective};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The built-in default experiment (`hwnas run` with no argument).
+pub const DEFAULT_CONFIG: &str = include_str!("../configs/default.toml");
+
+/// A configuration error: file, field, value and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: field `{field}`: {message}")]
+pub struct ConfigError {
+    /// The config file (or `<built-in default>`).
+    pub file: String,
+    /// Dotted field path.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// A whole experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Name; run directories are named after it.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Run seed: the same config and seed give the same results.
+    #[serde(default)]
+    pub seed: u64,
+    /// Distinct architectures to evaluate.
+    pub budget: usize,
+    /// Architectures evaluated in parallel per step (results never depend on it
+    /// being run on more or fewer threads).
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Worker threads (0 = one per core).
+    #[serde(default)]
+    pub threads: usize,
+    /// The search space.
+    pub space: SpaceConfig,
+    /// The search strategy.
+    pub strategy: StrategyConfig,
+    /// Objectives, e.g. `[{ metric = "accuracy" }, { metric = "latency_ms" }]`.
+    pub objectives: Vec<ObjectiveConfig>,
+    /// Hard constraints, e.g. `["latency_ms <= 5"]`.
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// Evaluators; their metric maps are merged.
+    pub evaluators: Vec<EvaluatorConfig>,
+    /// Output settings.
+    #[serde(default)]
+    pub output: OutputConfig,
+}
+
+fn default_batch() -> usize {
+    8
+}
+
+/// One objective.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveConfig {
+    /// Metric name (`accuracy`, `latency_ms`, ...).
+    pub metric: String,
+    /// `maximize` or `minimize` (default: the metric's natural direction).
+    #[serde(default)]
+    pub direction: Option<Direction>,
+}
+
+/// The search space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SpaceConfig {
+    /// NAS-Bench-201 cells in the NB201 macro network.
+    Nb201 {
+        /// Channels of the first stage (C).
+        #[serde(default = "default_c16")]
+        channels: usize,
+        /// Cells per stage (N).
+        #[serde(default = "default_n5")]
+        cells_per_stage: usize,
+    },
+    /// DARTS normal + reduction cells in the DARTS network.
+    Darts {
+        /// Initial channels (C).
+        #[serde(default = "default_c16")]
+        channels: usize,
+        /// Number of cells.
+        #[serde(default = "default_layers")]
+        layers: usize,
+    },
+}
+
+fn default_c16() -> usize {
+    16
+}
+fn default_n5() -> usize {
+    5
+}
+fn default_layers() -> usize {
+    8
+}
+
+impl SpaceConfig {
+    /// The space's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SpaceConfig::Nb201 { .. } => "nb201",
+            SpaceConfig::Darts { .. } => "darts",
+        }
+    }
+}
+
+/// The search strategy and its settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StrategyConfig {
+    /// Uniform random search without repeats.
+    Random(RandomSearchConfig),
+    /// Regularized (aging) evolution.
+    Evolution(RegularizedEvolutionConfig),
+    /// NSGA-II.
+    Nsga2(Nsga2Config),
+    /// Pareto local search.
+    Local(LocalSearchConfig),
+}
+
+/// Names of the strategies (for `--strategy` and errors).
+pub const STRATEGIES: [&str; 4] = ["random", "evolution", "nsga2", "local"];
+
+impl StrategyConfig {
+    /// The strategy's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StrategyConfig::Random(_) => "random",
+            StrategyConfig::Evolution(_) => "evolution",
+            StrategyConfig::Nsga2(_) => "nsga2",
+            StrategyConfig::Local(_) => "local",
+        }
+    }
+
+    /// The default settings of a strategy by name.
+    pub fn by_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "random" => StrategyConfig::Random(Default::default()),
+            "evolution" => StrategyConfig::Evolution(Default::default()),
+            "nsga2" => StrategyConfig::Nsga2(Default::default()),
+            "local" => StrategyConfig::Local(Default::default()),
+            _ => return None,
+        })
+    }
+
+    fn validate(&self) -> nas_core::Result<()> {
+        match self {
+            StrategyConfig::Random(c) => c.validate(),
+            StrategyConfig::Evolution(c) => c.validate(),
+            StrategyConfig::Nsga2(c) => c.validate(),
+            StrategyConfig::Local(c) => c.validate(),
+        }
+    }
+}
+
+/// An evaluator: where metrics come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EvaluatorConfig {
+    /// A benchmark table (CSV with an `arch` column).
+    Table {
+        /// `builtin:nb201` (the shipped NAS-Bench-201 table) or a CSV path
+        /// (relative paths are relative to the config file).
+        #[serde(default = "default_table")]
+        path: String,
+        /// Column giving `accuracy` (e.g. `cifar10_test_acc`).
+        #[serde(default)]
+        accuracy: Option<String>,
+        /// Device whose `<device>_ms` column gives `latency_ms` (e.g. `fpga`).
+        #[serde(default)]
+        device: Option<String>,
+    },
+    /// Train each candidate with burn on a dataset.
+    Train {
+        /// Dataset: `mnist10k`, `digits` (built in), `mnist_idx`, `cifar10`, `image_folder`.
+        dataset: String,
+        /// Files of non-built-in datasets (relative to the config file).
+        #[serde(default)]
+        path: Option<PathBuf>,
+        /// Fraction held out for validation.
+        #[serde(default = "default_val")]
+        val_fraction: f64,
+        /// burn backend: `flex` (default) or `ndarray`.
+        #[serde(default)]
+        backend: Backend,
+        /// Training settings.
+        #[serde(default)]
+        training: TrainConfig,
+    },
+    /// Params, FLOPs, MACs, BitOps and memory from the layer description.
+    Analytical {},
+}
+
+fn default_table() -> String {
+    "builtin:nb201".into()
+}
+fn default_val() -> f64 {
+    0.2
+}
+
+/// The datasets the `train` evaluator knows.
+pub const DATASETS: [&str; 5] = ["mnist10k", "digits", "mnist_idx", "cifar10", "image_folder"];
+
+/// Output settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Parent folder of run directories (default `runs`).
+    #[serde(default = "default_runs")]
+    pub runs_dir: PathBuf,
+    /// Also write PNG plots (SVG is always written).
+    #[serde(default = "yes")]
+    pub png: bool,
+}
+
+fn default_runs() -> PathBuf {
+    PathBuf::from("runs")
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { runs_dir: default_runs(), png: true }
+    }
+}
+
+impl ExperimentConfig {
+    /// Parses and validates TOML text; `file` names the source in errors.
+    pub fn from_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let cfg: ExperimentConfig = toml::from_str(text).map_err(|e| {
+            let field = e.span().map(|s| field_at(text, s.start)).unwrap_or_else(|| "(document)".into());
+            ConfigError { file: file.into(), field, message: e.message().trim().to_string() }
+        })?;
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            field: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The problem (objectives + constraints) this config describes.
+    pub fn problem(&self) -> nas_core::Problem {
+        let objectives = self
+            .objectives
+            .iter()
+            .filter_map(|o| {
+                let metric: Metric = o.metric.parse().ok()?;
+                Some(Objective { metric, direction: o.direction.unwrap_or(metric.natural_direction()) })
+            })
+            .collect();
+        let constraints = self.constraints.iter().filter_map(|c| c.parse::<Constraint>().ok()).collect();
+        nas_core::Problem::new(objectives, constraints)
+    }
+
+    /// Serialises the (resolved) config back to TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialise config: {e}\n"))
+    }
+
+    /// Checks every value; see the module docs.
+    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let err = |field: &str, message: String| ConfigError { file: file.into(), field: field.into(), message };
+        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
+            return Err(err("name", format!("`{}` must be non-empty and contain no path separators", self.name)));
+        }
+        if self.budget == 0 {
+            return Err(err("budget", "0 is not allowed; give the number of distinct architectures to evaluate (>= 1)".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(err("batch_size", "0 is not allowed; use an integer >= 1".into()));
+        }
+        match self.space {
+            SpaceConfig::Nb201 { channels, cells_per_stage } => {
+                if channels == 0 {
+                    return Err(err("space.channels", "0 is not allowed; use an integer >= 1".into()));
+                }
+                if cells_per_stage == 0 {
+                    return Err(err("space.cells_per_stage", "0 is not allowed; use an integer >= 1".into()));
+                }
+            }
+            SpaceConfig::Darts { channels, layers } => {
+                if channels == 0 {
+                    return Err(err("space.channels", "0 is not allowed; use an integer >= 1".into()));
+                }
+                if layers < 3 {
+                    return Err(err("space.layers", format!("{layers} is too small; use an integer >= 3 (two reduction cells)")));
+                }
+            }
+        }
+        self.strategy.validate().map_err(|e| err("strategy", e.to_string()))?;
+        if self.objectives.is_empty() {
+            return Err(err("objectives", "empty; give at least one, e.g. [{ metric = \"accuracy\" }]".into()));
+        }
+        for (i, o) in self.objectives.iter().enumerate() {
+            if let Err(e) = o.metric.parse::<Metric>() {
+                return Err(err(&format!("objectives[{i}].metric"), e.to_string()));
+            }
+            if self.objectives[..i].iter().any(|p| p.metric == o.metric) {
+                return Err(err(&format!("objectives[{i}].metric"), format!("`{}` is listed twice", o.metric)));
+            }
+        }
+        for (i, c) in self.constraints.iter().enumerate() {
+            if let Err(e) = c.parse::<Constraint>() {
+                return Err(err(&format!("constraints[{i}]"), e.to_string()));
+            }
+        }
+        if self.evaluators.is_empty() {
+            return Err(err("evaluators", "empty; give at least one of kind table, train, analytical".into()));
+        }
+        for (i, e) in self.evaluators.iter().enumerate() {
+            let f = |name: &str| format!("evaluators[{i}].{name}");
+            match e {
+                EvaluatorConfig::Table { accuracy, device, path } => {
+                    if accuracy.is_none() && device.is_none() {
+                        return Err(err(&f("accuracy"), "a table evaluator needs `accuracy` (a column) and/or `device`".into()));
+                    }
+                    if path.starts_with("builtin:") && path != "builtin:nb201" {
+                        return Err(err(&f("path"), format!("`{path}` is not a built-in table; allowed: builtin:nb201 or a CSV file path")));
+                    }
+                }
+                EvaluatorConfig::Train { dataset, path, val_fraction, training, .. } => {
+                    if !DATASETS.contains(&dataset.as_str()) {
+                        return Err(err(&f("dataset"), format!("`{dataset}` is unknown; allowed: {}", DATASETS.join(", "))));
+                    }
+                    if !matches!(dataset.as_str(), "mnist10k" | "digits") && path.is_none() {
+                        return Err(err(&f("path"), format!("dataset `{dataset}` needs a `path` to its files")));
+                    }
+                    if !(*val_fraction > 0.0 && *val_fraction < 1.0) {
+                        return Err(err(&f("val_fraction"), format!("{val_fraction} is outside (0, 1)")));
+                    }
+                    training.validate().map_err(|e| err(&f("training"), e.to_string()))?;
+                }
+                EvaluatorConfig::Analytical {} => {}
+            }
+        }
+        let provided = self.provided_metrics();
+        let problem = self.problem();
+        for m in problem.metrics() {
+            if !provided.contains(&m) {
+                let names: Vec<_> = provided.iter().map(|m| m.name()).collect();
+                return Err(err(
+                    "evaluators",
+                    format!("no evaluator provides `{m}` used by the objectives/constraints; they provide: {}", names.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Metrics the configured evaluators provide.
+    pub fn provided_metrics(&self) -> Vec<Metric> {
+        let mut out = Vec::new();
+        for e in &self.evaluators {
+            match e {
+                EvaluatorConfig::Table { accuracy, device, .. } => {
+                    if accuracy.is_some() {
+                        out.push(Metric::Accuracy);
+                    }
+                    if device.is_some() {
+                        out.push(Metric::LatencyMs);
+                    }
+                }
+                EvaluatorConfig::Train { .. } => out.extend([Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]),
+                EvaluatorConfig::Analytical {} => {
+                    out.extend([Metric::Params, Metric::Flops, Metric::Macs, Metric::BitOps, Metric::MemoryMb])
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The dotted TOML key path in force at byte `pos` (best effort, for error messages).
+fn field_at(text: &str, pos: usize) -> String {
+    let before = &text[..pos.min(text.len())];
+    let mut table = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    for line in before.lines() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("[[").and_then(|s| s.strip_suffix("]]")) {
+            let n = counts.entry(name.to_string()).or_insert(0);
+            table = format!("{name}[{n}]");
+            *n += 1;
+        } else if let Some(name) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            table = name.trim().to_string();
+        }
+    }
+    let line = text[before.rfind('\n').map_or(0, |i| i + 1)..].lines().next().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").trim();
+    let key = if key.starts_with('[') || key.is_empty() { String::new() } else { key.to_string() };
+    match (table.is_empty(), key.is_empty()) {
+        (true, true) => "(document)".into(),
+        (true, false) => key,
+        (false, true) => table,
+        (false, false) => format!("{table}.{key}"),
+    }
+}

@@ -1,0 +1,25 @@
+//! # experiments — the `hwnas` command line and its library
+//!
+//! Crate map:
+//! - [`config`]: TOML experiment configs with strict validation.
+//! - [`setup`]: the registry turning a config into a space, evaluators and a strategy.
+//! - [`runner`]: run / resume / re-plot a run directory.
+//! - [`rundir`]: the run directory layout, the trial log, atomic writes.
+//! - [`observers`]: trial log writer and progress display (search events).
+//! - [`hv`]: hypervolume ratios and curves of runs.
+//! - [`report`]: `pareto.json`, plots and `export/`.
+//! - [`plot`]: plotters drawings.
+//! - [`compare`]: strategies x seeds comparisons.
+//! - [`cli`]: the clap command line.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod compare;
+pub mod config;
+pub mod hv;
+pub mod observers;
+pub mod plot;
+pub mod report;
+pub mod rundir;
+pub mod runner;
+pub mod setup;

@@ -1,0 +1,204 @@
+//! Plots: the Pareto scatter, hypervolume curves and strategy comparisons (plotters).
+
+use anyhow::{Result, anyhow};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// A constraint drawn as a line on one axis.
+#[derive(Clone, Debug)]
+pub struct ConstraintLine {
+    /// `true` for a vertical line (x axis metric), `false` for horizontal.
+    pub vertical: bool,
+    /// Bound in axis units.
+    pub value: f64,
+    /// Legend text, e.g. `latency_ms <= 5`.
+    pub label: String,
+}
+
+/// Everything the Pareto plot shows.
+#[derive(Clone, Debug, Default)]
+pub struct ParetoPlot {
+    /// Title.
+    pub title: String,
+    /// X axis label with unit.
+    pub x_label: String,
+    /// Y axis label with unit.
+    pub y_label: String,
+    /// Feasible trials `(x, y)`.
+    pub feasible: Vec<(f64, f64)>,
+    /// Trials that break a constraint.
+    pub infeasible: Vec<(f64, f64)>,
+    /// The Pareto front, in any order.
+    pub front: Vec<(f64, f64)>,
+    /// Constraint lines.
+    pub constraints: Vec<ConstraintLine>,
+}
+
+/// One curve of a line plot, with an optional ± band.
+#[derive(Clone, Debug)]
+pub struct Curve {
+    /// Legend name.
+    pub name: String,
+    /// `(x, y)` points.
+    pub points: Vec<(f64, f64)>,
+    /// Half-width of the band at each point (same length as `points`), if any.
+    pub band: Option<Vec<f64>>,
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9 + lo.abs() * 1e-3);
+    (lo - pad, hi + pad)
+}
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("plotting failed: {e:?}")
+}
+
+fn draw_pareto<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &ParetoPlot) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let all = || p.feasible.iter().chain(&p.infeasible).chain(&p.front);
+    let cx = p.constraints.iter().filter(|c| c.vertical).map(|c| c.value);
+    let cy = p.constraints.iter().filter(|c| !c.vertical).map(|c| c.value);
+    let (x0, x1) = range(all().map(|q| q.0).chain(cx));
+    let (y0, y1) = range(all().map(|q| q.1).chain(cy));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&p.title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(&p.x_label).y_desc(&p.y_label).draw().map_err(err)?;
+    let grey = RGBColor(150, 150, 150);
+    chart
+        .draw_series(p.feasible.iter().map(|&(x, y)| Circle::new((x, y), 3, grey.filled())))
+        .map_err(err)?
+        .label(format!("trials ({})", p.feasible.len()))
+        .legend(move |(x, y)| Circle::new((x, y), 3, grey.filled()));
+    if !p.infeasible.is_empty() {
+        let c = RGBColor(230, 150, 60);
+        chart
+            .draw_series(p.infeasible.iter().map(|&(x, y)| Cross::new((x, y), 3, c.stroke_width(1))))
+            .map_err(err)?
+            .label(format!("infeasible ({})", p.infeasible.len()))
+            .legend(move |(x, y)| Cross::new((x, y), 3, c.stroke_width(1)));
+    }
+    let mut front = p.front.clone();
+    front.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    chart.draw_series(LineSeries::new(front.clone(), RED.stroke_width(2))).map_err(err)?;
+    chart
+        .draw_series(front.iter().map(|&(x, y)| Circle::new((x, y), 5, RED.filled())))
+        .map_err(err)?
+        .label(format!("Pareto front ({})", front.len()))
+        .legend(|(x, y)| Circle::new((x, y), 5, RED.filled()));
+    for c in &p.constraints {
+        let line = if c.vertical { vec![(c.value, y0), (c.value, y1)] } else { vec![(x0, c.value), (x1, c.value)] };
+        chart
+            .draw_series(LineSeries::new(line, BLUE.stroke_width(2)))
+            .map_err(err)?
+            .label(c.label.clone())
+            .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], BLUE.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
+
+fn draw_curves<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    curves: &[Curve],
+) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let xs = curves.iter().flat_map(|c| c.points.iter().map(|p| p.0));
+    let ys = curves.iter().flat_map(|c| {
+        c.points.iter().enumerate().flat_map(move |(i, p)| {
+            let b = c.band.as_ref().map_or(0.0, |b| b[i]);
+            [p.1 - b, p.1 + b]
+        })
+    });
+    let (x0, x1) = range(xs);
+    let (y0, y1) = range(ys);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(err)?;
+    for (k, c) in curves.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        if let Some(band) = &c.band {
+            let mut poly: Vec<(f64, f64)> = c.points.iter().zip(band).map(|(p, b)| (p.0, p.1 + b)).collect();
+            poly.extend(c.points.iter().zip(band).rev().map(|(p, b)| (p.0, p.1 - b)));
+            chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled()))).map_err(err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(c.points.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(c.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+const SIZE: (u32, u32) = (900, 650);
+
+/// Writes the Pareto plot as SVG (always) and PNG (when `png_path` is given).
+pub fn pareto_plot(p: &ParetoPlot, svg_path: &Path, png_path: Option<&Path>) -> Result<()> {
+    draw_pareto(SVGBackend::new(svg_path, SIZE).into_drawing_area(), p)?;
+    if let Some(png) = png_path {
+        draw_pareto(BitMapBackend::new(png, SIZE).into_drawing_area(), p)?;
+    }
+    Ok(())
+}
+
+/// Writes a line plot (hypervolume against evaluations, comparisons) as SVG and
+/// optionally PNG.
+pub fn curves_plot(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    curves: &[Curve],
+    svg_path: &Path,
+    png_path: Option<&Path>,
+) -> Result<()> {
+    draw_curves(SVGBackend::new(svg_path, SIZE).into_drawing_area(), title, x_label, y_label, curves)?;
+    if let Some(png) = png_path {
+        draw_curves(BitMapBackend::new(png, SIZE).into_drawing_area(), title, x_label, y_label, curves)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! Turns a validated [`ExperimentConfig`] into live objects: datasets, the space,
+//! the evaluators and the strategy. This is the registry of everything a config
+//! can name.
+
+use crate::config::{EvaluatorConfig, ExperimentConfig, SpaceConfig, StrategyConfig};
+use anyhow::{Context, Result, bail};
+use nas_core::train::{ImageDataset, ImageFolderOptions, TrainableSpace, TrainingEvaluator, loaders};
+use nas_core::{
+    AnalyticalCost, Architecture, CostEvaluator, Crossover, Evaluator, Joint, Metric, MetricTable, Mutate,
+    Neighbors, Problem, SearchSpace, SearchStrategy, SpaceSize, TableEvaluator, ToNetworkSpec,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a space must offer to be searchable from the CLI.
+pub trait RunnableSpace:
+    SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + 'static
+{
+}
+impl<T: SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + 'static> RunnableSpace for T {}
+
+/// The folder holding the shipped data (`HWNAS_DATA_DIR` overrides it).
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("HWNAS_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("data"))
+}
+
+/// The shipped NAS-Bench-201 table.
+pub fn builtin_nb201_table() -> PathBuf {
+    data_dir().join("nb201").join("nb201_cifar_accuracy_and_latency.csv.gz")
+}
+
+/// Resolves a path from a config: absolute stays, relative is taken from the
+/// config file's folder.
+pub fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+/// Makes every file path in the config absolute (the resolved config written to a
+/// run directory must work from anywhere).
+pub fn resolve_paths(cfg: &mut ExperimentConfig, base: &Path) {
+    for e in &mut cfg.evaluators {
+        match e {
+            EvaluatorConfig::Table { path, .. } if !path.starts_with("builtin:") => {
+                *path = resolve(base, Path::new(path)).display().to_string();
+            }
+            EvaluatorConfig::Train { path: Some(p), .. } => *p = resolve(base, p),
+            _ => {}
+        }
+    }
+}
+
+/// Training and validation splits, normalised with the training statistics.
+#[derive(Clone)]
+pub struct DataSplit {
+    /// Training images.
+    pub train: Arc<ImageDataset>,
+    /// Held-out validation images.
+    pub val: Arc<ImageDataset>,
+}
+
+/// Loads the dataset of the first `train` evaluator, if any.
+pub fn load_data(cfg: &ExperimentConfig) -> Result<Option<DataSplit>> {
+    let Some((dataset, path, val_fraction)) = cfg.evaluators.iter().find_map(|e| match e {
+        EvaluatorConfig::Train { dataset, path, val_fraction, .. } => Some((dataset, path, *val_fraction)),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let need = |p: &Option<PathBuf>| p.clone().context("this dataset needs `path`");
+    let data = match dataset.as_str() {
+        "mnist10k" | "digits" => loaders::load_builtin(dataset, &data_dir())?,
+        "mnist_idx" => loaders::load_mnist(&need(path)?, true)?,
+        "cifar10" => loaders::load_cifar10(&need(path)?, true)?,
+        "image_folder" => loaders::load_image_folder(&need(path)?, ImageFolderOptions::default())?,
+        other => bail!("unknown dataset `{other}`"),
+    };
+    let (mut train, mut val) = data.split(val_fraction, cfg.seed)?;
+    let stats = train.normalize();
+    val.normalize_with(&stats);
+    Ok(Some(DataSplit { train: Arc::new(train), val: Arc::new(val) }))
+}
+
+/// The evaluator of a run and, when a table covers the whole space, the true
+/// Pareto front (minimisation form) for HV ratios.
+pub struct Evaluators<A: Architecture> {
+    /// All configured evaluators, merged.
+    pub evaluator: Arc<dyn Evaluator<A>>,
+    /// The true feasible front, when known.
+    pub true_front: Option<Vec<Vec<f64>>>,
+}
+
+fn table_mapping(
+    table: &MetricTable,
+    accuracy: &Option<String>,
+    device: &Option<String>,
+) -> Result<Vec<(Metric, String)>> {
+    let mut mapping = Vec::new();
+    if let Some(col) = accuracy {
+        table.column(col).with_context(|| {
+            format!("field `accuracy`: accuracy columns in this table: {}", table.accuracy_columns().join(", "))
+        })?;
+        mapping.push((Metric::Accuracy, col.clone()));
+    }
+    if let Some(dev) = device {
+        let col = format!("{dev}_ms");
+        if table.column(&col).is_err() {
+            bail!(
+                "field `device`: `{dev}` has no `{col}` column in {}; devices: {}",
+                table.path().display(),
+                table.devices().join(", ")
+            );
+        }
+        mapping.push((Metric::LatencyMs, col));
+    }
+    Ok(mapping)
+}
+
+/// Builds the merged evaluator of a config for `space`.
+pub fn build_evaluators<S: RunnableSpace>(
+    cfg: &ExperimentConfig,
+    space: &Arc<S>,
+    data: Option<&DataSplit>,
+) -> Result<Evaluators<S::Arch>> {
+    let problem = cfg.problem();
+    let mut parts: Vec<Arc<dyn Evaluator<S::Arch>>> = Vec::new();
+    let mut true_front = None;
+    for (i, e) in cfg.evaluators.iter().enumerate() {
+        let ctx = || format!("evaluators[{i}]");
+        match e {
+            EvaluatorConfig::Table { path, accuracy, device } => {
+                let file = if path == "builtin:nb201" { builtin_nb201_table() } else { PathBuf::from(path) };
+                let table = Arc::new(MetricTable::load(&file, space.as_ref()).with_context(ctx)?);
+                let mapping = table_mapping(&table, accuracy, device).with_context(ctx)?;
+                let pairs: Vec<(Metric, &str)> = mapping.iter().map(|(m, c)| (*m, c.as_str())).collect();
+                let eval = TableEvaluator::new(table.clone(), &pairs).with_context(ctx)?;
+                let covers_space = space.size() == SpaceSize::Exact(table.len() as u128);
+                let covers_metrics = problem.metrics().iter().all(|m| pairs.iter().any(|(p, _)| p == m));
+                if covers_space && covers_metrics {
+                    true_front = Some(table_front(&problem, &eval));
+                }
+                parts.push(Arc::new(eval));
+            }
+            EvaluatorConfig::Train { backend, training, .. } => {
+                let split = data.context("train evaluator without data")?;
+                let eval = TrainingEvaluator::new(
+                    space.clone(),
+                    split.train.clone(),
+                    split.val.clone(),
+                    training.clone(),
+                    *backend,
+                );
+                eval.check().with_context(ctx)?;
+                parts.push(Arc::new(eval));
+            }
+            EvaluatorConfig::Analytical {} => {
+                parts.push(Arc::new(CostEvaluator::new(space.clone(), Arc::new(AnalyticalCost))));
+            }
+        }
+    }
+    let evaluator: Arc<dyn Evaluator<S::Arch>> =
+        if parts.len() == 1 { parts.remove(0) } else { Arc::new(Joint::new(parts)) };
+    Ok(Evaluators { evaluator, true_front })
+}
+
+/// The feasible Pareto front of a whole table.
+pub fn table_front(problem: &Problem, eval: &TableEvaluator) -> Vec<Vec<f64>> {
+    let pts: Vec<Vec<f64>> = eval
+        .table()
+        .rows()
+        .map(|(_, row)| eval.row_metrics(row))
+        .filter(|m| problem.violation(m) == 0.0)
+        .filter_map(|m| problem.min_vector(&m))
+        .collect();
+    nas_core::pareto::pareto_front_indices(&pts).into_iter().map(|i| pts[i].clone()).collect()
+}
+
+/// The strategy a config names.
+pub fn build_strategy<S: RunnableSpace>(cfg: &StrategyConfig) -> Box<dyn SearchStrategy<S>> {
+    match cfg {
+        StrategyConfig::Random(c) => Box::new(c.clone().init::<S::Arch>()),
+        StrategyConfig::Evolution(c) => Box::new(c.clone().init::<S::Arch>()),
+        StrategyConfig::Nsga2(c) => Box::new(c.clone().init::<S::Arch>()),
+        StrategyConfig::Local(c) => Box::new(c.clone().init::<S::Arch>()),
+    }
+}
+
+/// Input shape and classes: from the dataset when training, else CIFAR-10's.
+pub fn input_shape(data: Option<&DataSplit>) -> ([usize; 3], usize) {
+    match data {
+        Some(d) => (d.train.chw(), d.train.num_classes()),
+        None => ([3, 32, 32], 10),
+    }
+}
+
+/// Calls `$body` with `$space` bound to the configured space (an `Arc` of its
+/// concrete type), so generic code runs for every space.
+#[macro_export]
+macro_rules! with_space {
+    ($cfg:expr, $data:expr, |$space:ident| $body:expr) => {{
+        let (input_chw, num_classes) = $crate::setup::input_shape($data);
+        match &$cfg.space {
+            $crate::config::SpaceConfig::Nb201 { channels, cells_per_stage } => {
+                let $space = std::sync::Arc::new(search_spaces::nb201::Nb201Space::new(
+                    search_spaces::nb201::Nb201Config {
+                        channels: *channels,
+                        cells_per_stage: *cells_per_stage,
+                        input_chw,
+                        num_classes,
+                    },
+                )?);
+                $body
+            }
+            $crate::config::SpaceConfig::Darts { channels, layers } => {
+                let $space = std::sync::Arc::new(search_spaces::darts::DartsSpace::new(
+                    search_spaces::darts::DartsConfig {
+                        channels: *channels,
+                        layers: *layers,
+                        input_chw,
+                        num_classes,
+                        ..Default::default()
+                    },
+                )?);
+                $body
+            }
+        }
+    }};
+}
+
+/// Name of the space a config selects (for records).
+pub fn space_name(space: &SpaceConfig) -> &'static str {
+    space.name()
+}

@@ -1,0 +1,38 @@
+//! Training throughput of the reference CNN (32x32x3 inputs, batch 64, Adam) on the
+//! flex and ndarray backends. One iteration is one training step of 64 images;
+//! criterion reports elements (images) per second.
+//!
+//! `cargo bench -p nas-core --bench train`; `HWNAS_BENCH_THREADS=n` pins the flex /
+//! ndarray kernels to a private pool of `n` threads.
+#![allow(missing_docs)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nas_core::train::Backend;
+use nas_core::train::backend::ThroughputBench;
+use std::time::Duration;
+
+const BATCH: usize = 64;
+
+fn train_step(c: &mut Criterion) {
+    let threads: Option<usize> = std::env::var("HWNAS_BENCH_THREADS").ok().and_then(|s| s.parse().ok());
+    let pool = threads.map(|n| rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("thread pool"));
+    let mut group = c.benchmark_group("train_step_refcnn_32x32_b64");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(2));
+    for backend in Backend::ALL {
+        let time = if backend == Backend::Flex { 8 } else { 15 };
+        group.measurement_time(Duration::from_secs(time));
+        group.bench_function(backend.name(), |b| {
+            let mut bench = ThroughputBench::new(backend, BATCH, 32);
+            b.iter(|| match &pool {
+                Some(p) => p.install(|| bench.step()),
+                None => bench.step(),
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);

@@ -1,0 +1,255 @@
+//! Evaluators turn architectures into metrics; cost models price layer descriptions.
+//!
+//! Everything that costs is an evaluator: a benchmark table, a trained network, a
+//! lookup table, an analytical model or a fitted predictor. [`Cached`] memoises by
+//! [`ArchId`], [`Joint`] merges the metric maps of several evaluators, and
+//! [`CostEvaluator`] adapts any [`CostModel`] to a space that lowers to layers.
+
+use crate::arch::{ArchId, Architecture};
+use crate::error::NasError;
+use crate::layer::NetworkSpec;
+use crate::metric::{Metric, MetricMap};
+use crate::space::ToNetworkSpec;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Progress callback: `(message, fraction done in 0..=1)`.
+pub type ProgressFn<'a> = dyn Fn(&str, f64) + Sync + 'a;
+
+/// Per-evaluation context handed to evaluators by the search driver.
+#[derive(Clone, Copy)]
+pub struct EvalContext<'a> {
+    /// Seed for this evaluation, derived from `(run seed, arch id)` so results do
+    /// not depend on thread scheduling.
+    pub seed: u64,
+    /// Optional progress callback: `(message, fraction done in 0..=1)`.
+    pub progress: Option<&'a ProgressFn<'a>>,
+}
+
+impl<'a> EvalContext<'a> {
+    /// A context with a seed and no progress reporting.
+    pub fn with_seed(seed: u64) -> Self {
+        EvalContext { seed, progress: None }
+    }
+
+    /// Reports progress if a callback is set.
+    pub fn report(&self, message: &str, fraction: f64) {
+        if let Some(p) = self.progress {
+            p(message, fraction);
+        }
+    }
+}
+
+/// Why an evaluation produced no metrics.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// This candidate failed (diverged, not in the table, ...). The search records a
+    /// failed trial with the reason and goes on.
+    #[error("{reason}")]
+    Failed {
+        /// Human-readable reason, stored in the trial record.
+        reason: String,
+    },
+    /// The evaluator itself is broken (missing file, bad setup): the search stops.
+    #[error(transparent)]
+    Fatal(#[from] NasError),
+}
+
+impl EvalError {
+    /// A per-candidate failure.
+    pub fn failed(reason: impl Into<String>) -> Self {
+        EvalError::Failed { reason: reason.into() }
+    }
+}
+
+/// Anything that turns an architecture into metrics.
+pub trait Evaluator<A: Architecture>: Send + Sync {
+    /// Short name for logs and errors.
+    fn name(&self) -> String;
+
+    /// Metrics this evaluator returns.
+    fn provides(&self) -> Vec<Metric>;
+
+    /// Evaluates one architecture.
+    fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError>;
+
+    /// Whether evaluation is cheap enough to call thousands of times (tables, cost
+    /// models, predictors). Predictor-guided strategies query cheap evaluators freely.
+    fn is_cheap(&self) -> bool {
+        false
+    }
+}
+
+impl<A: Architecture, E: Evaluator<A> + ?Sized> Evaluator<A> for Arc<E> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn provides(&self) -> Vec<Metric> {
+        (**self).provides()
+    }
+    fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+        (**self).evaluate(arch, ctx)
+    }
+    fn is_cheap(&self) -> bool {
+        (**self).is_cheap()
+    }
+}
+
+/// Memoises an evaluator by architecture id (failures are memoised too).
+pub struct Cached<E> {
+    inner: E,
+    cache: Mutex<HashMap<ArchId, Result<MetricMap, String>>>,
+}
+
+impl<E> Cached<E> {
+    /// Wraps `inner`.
+    pub fn new(inner: E) -> Self {
+        Cached { inner, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Number of distinct architectures evaluated so far.
+    pub fn len(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing was evaluated yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<A: Architecture, E: Evaluator<A>> Evaluator<A> for Cached<E> {
+    fn name(&self) -> String {
+        format!("cached({})", self.inner.name())
+    }
+    fn provides(&self) -> Vec<Metric> {
+        self.inner.provides()
+    }
+    fn is_cheap(&self) -> bool {
+        true
+    }
+    fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+        let id = arch.id();
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
+            return hit.map_err(EvalError::failed);
+        }
+        let result = self.inner.evaluate(arch, ctx);
+        let stored = match &result {
+            Ok(m) => Ok(m.clone()),
+            Err(EvalError::Failed { reason }) => Err(reason.clone()),
+            Err(_) => return result, // fatal errors are not memoised
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(id, stored);
+        }
+        result
+    }
+}
+
+/// Runs several evaluators and merges their metric maps (later ones win on overlap).
+pub struct Joint<A: Architecture> {
+    parts: Vec<Arc<dyn Evaluator<A>>>,
+}
+
+impl<A: Architecture> Joint<A> {
+    /// Composes the given evaluators, evaluated in order.
+    pub fn new(parts: Vec<Arc<dyn Evaluator<A>>>) -> Self {
+        Joint { parts }
+    }
+
+    /// The composed evaluators.
+    pub fn parts(&self) -> &[Arc<dyn Evaluator<A>>] {
+        &self.parts
+    }
+}
+
+impl<A: Architecture> Evaluator<A> for Joint<A> {
+    fn name(&self) -> String {
+        let names: Vec<String> = self.parts.iter().map(|p| p.name()).collect();
+        format!("joint({})", names.join(" + "))
+    }
+    fn provides(&self) -> Vec<Metric> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            for m in p.provides() {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+    fn is_cheap(&self) -> bool {
+        self.parts.iter().all(|p| p.is_cheap())
+    }
+    fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+        let mut out = MetricMap::new();
+        for p in &self.parts {
+            out.extend(p.evaluate(arch, ctx)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A model that prices a layer-level network description (analytical or measured).
+pub trait CostModel: Send + Sync {
+    /// Short name for logs and errors.
+    fn name(&self) -> String;
+    /// Metrics it returns.
+    fn provides(&self) -> Vec<Metric>;
+    /// Prices one network.
+    fn cost(&self, net: &NetworkSpec) -> Result<MetricMap, NasError>;
+}
+
+/// Adapts a [`CostModel`] into an [`Evaluator`] for a space that lowers to layers.
+pub struct CostEvaluator<S: ToNetworkSpec> {
+    space: Arc<S>,
+    model: Arc<dyn CostModel>,
+}
+
+impl<S: ToNetworkSpec> CostEvaluator<S> {
+    /// Prices architectures of `space` with `model`.
+    pub fn new(space: Arc<S>, model: Arc<dyn CostModel>) -> Self {
+        CostEvaluator { space, model }
+    }
+}
+
+impl<S: ToNetworkSpec> Evaluator<S::Arch> for CostEvaluator<S> {
+    fn name(&self) -> String {
+        self.model.name()
+    }
+    fn provides(&self) -> Vec<Metric> {
+        self.model.provides()
+    }
+    fn is_cheap(&self) -> bool {
+        true
+    }
+    fn evaluate(&self, arch: &S::Arch, _ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+        let net = self.space.network_spec(arch);
+        Ok(self.model.cost(&net)?)
+    }
+}
+
+/// The analytical cost model every space gets for free: params, MACs, FLOPs,
+/// BitOps and the memory estimate of [`NetworkSpec`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnalyticalCost;
+
+impl CostModel for AnalyticalCost {
+    fn name(&self) -> String {
+        "analytical".into()
+    }
+    fn provides(&self) -> Vec<Metric> {
+        vec![Metric::Params, Metric::Flops, Metric::Macs, Metric::BitOps, Metric::MemoryMb]
+    }
+    fn cost(&self, net: &NetworkSpec) -> Result<MetricMap, NasError> {
+        Ok(MetricMap::from([
+            (Metric::Params, net.params() as f64),
+            (Metric::Flops, net.flops() as f64),
+            (Metric::Macs, net.macs() as f64),
+            (Metric::BitOps, net.bit_ops() as f64),
+            (Metric::MemoryMb, net.memory_bytes() / 1e6),
+        ]))
+    }
+}

@@ -1,0 +1,306 @@
+//! The search driver: asks a strategy for batches, evaluates them in parallel,
+//! records trials and emits events.
+//!
+//! Guarantees:
+//! - **Distinct budget**: the budget counts distinct architectures; an architecture
+//!   proposed again is answered from the record, never re-evaluated.
+//! - **Determinism**: each evaluation's seed is derived from `(run seed, arch id)`,
+//!   batches are told back in the order asked, and the strategy's random stream is
+//!   only used on the driver thread — so results are identical for any thread count.
+//! - **Resume**: given the trials of an interrupted run, the driver replays them
+//!   (the strategy is told the recorded results instead of re-evaluating), which
+//!   rebuilds the strategy's exact state; only missing trials are evaluated.
+
+use crate::arch::{ArchId, Architecture};
+use crate::error::NasError;
+use crate::evaluator::{EvalContext, EvalError, Evaluator};
+use crate::metric::Problem;
+use crate::seed::derive_seed;
+use crate::space::SearchSpace;
+use crate::strategy::{Evaluated, SearchStrategy};
+use crate::trial::{Trial, TrialStatus};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Settings of one search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchConfig {
+    /// Distinct architectures to evaluate.
+    pub budget: usize,
+    /// Architectures asked for (and evaluated in parallel) per step.
+    pub batch_size: usize,
+    /// Run seed.
+    pub seed: u64,
+    /// Consecutive asks that bring nothing new before the driver stops.
+    pub max_idle_asks: usize,
+}
+
+impl SearchConfig {
+    /// A config with the given budget and seed, batch size 8.
+    pub fn new(budget: usize, seed: u64) -> Self {
+        SearchConfig { budget, batch_size: 8, seed, max_idle_asks: 50 }
+    }
+}
+
+/// Why a search stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The budget of distinct evaluations was reached.
+    Budget,
+    /// The strategy proposed nothing new for `max_idle_asks` asks (space exhausted).
+    Exhausted,
+}
+
+/// Events emitted while searching; observers render them (progress bars, logs, files).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SearchEvent<'a> {
+    /// The search starts; `resumed` trials come from an earlier run.
+    Started {
+        /// Budget of distinct evaluations.
+        budget: usize,
+        /// Trials available for replay.
+        resumed: usize,
+    },
+    /// Progress inside one evaluation (e.g. training epochs).
+    EvalProgress {
+        /// The architecture being evaluated.
+        arch_id: ArchId,
+        /// What is happening.
+        message: &'a str,
+        /// Fraction done, 0..=1.
+        fraction: f64,
+    },
+    /// A trial finished (or was replayed from the record).
+    TrialFinished {
+        /// The trial.
+        trial: &'a Trial,
+        /// True when it came from the earlier run's record.
+        replayed: bool,
+        /// Distinct trials done so far.
+        done: usize,
+        /// Budget.
+        budget: usize,
+    },
+    /// A batch was told to the strategy.
+    BatchFinished {
+        /// All trials so far, in index order.
+        trials: &'a [Trial],
+        /// Budget.
+        budget: usize,
+    },
+    /// The search ended.
+    Finished {
+        /// Distinct trials done.
+        done: usize,
+        /// Why it stopped.
+        reason: StopReason,
+    },
+}
+
+/// Receives [`SearchEvent`]s. Called from worker threads for `EvalProgress` and
+/// `TrialFinished`, hence `Sync`.
+pub trait SearchObserver: Sync {
+    /// Handles one event. Observers must not panic; I/O errors should be remembered
+    /// and reported by the observer's owner.
+    fn on_event(&self, event: &SearchEvent<'_>);
+}
+
+/// What a finished search returns.
+#[derive(Clone, Debug)]
+pub struct SearchOutcome {
+    /// Every trial, in index order.
+    pub trials: Vec<Trial>,
+    /// Why it stopped.
+    pub reason: StopReason,
+}
+
+/// The search driver. See the module docs for its guarantees.
+pub struct Search<'a, S: SearchSpace> {
+    space: &'a S,
+    evaluator: &'a dyn Evaluator<S::Arch>,
+    problem: &'a Problem,
+    config: SearchConfig,
+    observers: Vec<&'a dyn SearchObserver>,
+    prior: HashMap<ArchId, Trial>,
+    worker: Option<String>,
+}
+
+impl<'a, S: SearchSpace> Search<'a, S> {
+    /// A driver for `space`, evaluating with `evaluator` against `problem`.
+    pub fn new(
+        space: &'a S,
+        evaluator: &'a dyn Evaluator<S::Arch>,
+        problem: &'a Problem,
+        config: SearchConfig,
+    ) -> Self {
+        Search { space, evaluator, problem, config, observers: Vec::new(), prior: HashMap::new(), worker: None }
+    }
+
+    /// Adds an observer.
+    pub fn observe(mut self, observer: &'a dyn SearchObserver) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Supplies the trials of an interrupted run for replay.
+    pub fn resume_from(mut self, trials: impl IntoIterator<Item = Trial>) -> Self {
+        for t in trials {
+            self.prior.insert(t.arch_id, t);
+        }
+        self
+    }
+
+    /// Tags new trials with a worker name.
+    pub fn worker(mut self, name: impl Into<String>) -> Self {
+        self.worker = Some(name.into());
+        self
+    }
+
+    fn emit(&self, event: &SearchEvent<'_>) {
+        for o in &self.observers {
+            o.on_event(event);
+        }
+    }
+
+    fn evaluated(&self, arch: &S::Arch, trial: &Trial) -> Evaluated<S::Arch> {
+        let (objectives, violation) = if trial.is_ok() {
+            match self.problem.min_vector(&trial.metrics) {
+                Some(v) => (Some(v), self.problem.violation(&trial.metrics)),
+                None => (None, f64::INFINITY),
+            }
+        } else {
+            (None, f64::INFINITY)
+        };
+        Evaluated { arch: arch.clone(), id: trial.arch_id, objectives, violation, metrics: trial.metrics.clone() }
+    }
+
+    fn evaluate_one(&self, index: usize, arch: &S::Arch, done: &AtomicUsize) -> Result<Trial, NasError> {
+        let id = arch.id();
+        let seed = derive_seed(self.config.seed, id.0);
+        let progress = |message: &str, fraction: f64| {
+            self.emit(&SearchEvent::EvalProgress { arch_id: id, message, fraction });
+        };
+        let ctx = EvalContext { seed, progress: Some(&progress) };
+        let start = Instant::now();
+        let result = self.evaluator.evaluate(arch, &ctx);
+        let eval_seconds = start.elapsed().as_secs_f64();
+        let (status, reason, metrics) = match result {
+            Ok(m) => {
+                let missing: Vec<_> = self.problem.metrics().into_iter().filter(|k| !m.contains_key(k)).collect();
+                if missing.is_empty() {
+                    (TrialStatus::Ok, None, m)
+                } else {
+                    let names: Vec<_> = missing.iter().map(|m| m.name()).collect();
+                    return Err(NasError::MissingMetric {
+                        evaluator: self.evaluator.name(),
+                        metric: names.join(", "),
+                        provides: self.evaluator.provides().iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
+                    });
+                }
+            }
+            Err(EvalError::Failed { reason }) => (TrialStatus::Failed, Some(reason), Default::default()),
+            Err(EvalError::Fatal(e)) => return Err(e),
+        };
+        let trial = Trial {
+            index,
+            arch_id: id,
+            arch: arch.notation(),
+            status,
+            reason,
+            metrics,
+            seed,
+            eval_seconds,
+            worker: self.worker.clone(),
+            extra: Default::default(),
+        };
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        self.emit(&SearchEvent::TrialFinished { trial: &trial, replayed: false, done: n, budget: self.config.budget });
+        Ok(trial)
+    }
+
+    /// Runs the search to its budget (or until the strategy is exhausted).
+    pub fn run(&self, strategy: &mut dyn SearchStrategy<S>) -> Result<SearchOutcome, NasError> {
+        if self.config.batch_size == 0 {
+            return Err(NasError::InvalidValue {
+                field: "batch_size".into(),
+                value: "0".into(),
+                allowed: "an integer >= 1".into(),
+            });
+        }
+        let budget = self.config.budget;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
+        let mut trials: Vec<Trial> = Vec::new();
+        let mut by_id: HashMap<ArchId, usize> = HashMap::new();
+        let done = AtomicUsize::new(0);
+        let mut idle = 0usize;
+        self.emit(&SearchEvent::Started { budget, resumed: self.prior.len() });
+        let reason = loop {
+            if trials.len() >= budget {
+                break StopReason::Budget;
+            }
+            let want = self.config.batch_size.min(budget - trials.len());
+            let proposals = strategy.ask(self.space, want, &mut rng);
+            // New, distinct architectures of this ask, at most `want` of them.
+            let mut fresh: Vec<(usize, &S::Arch)> = Vec::new();
+            let mut in_batch = HashSet::new();
+            for a in &proposals {
+                let id = a.id();
+                if fresh.len() < want && !by_id.contains_key(&id) && in_batch.insert(id) {
+                    fresh.push((trials.len() + fresh.len(), a));
+                }
+            }
+            if fresh.is_empty() {
+                idle += 1;
+                if idle >= self.config.max_idle_asks.max(1) || proposals.is_empty() {
+                    break StopReason::Exhausted;
+                }
+            } else {
+                idle = 0;
+            }
+            // Replay what the earlier run recorded; evaluate the rest in parallel.
+            let mut slots: Vec<Option<Trial>> = vec![None; fresh.len()];
+            let mut to_eval = Vec::new();
+            for (k, (index, arch)) in fresh.iter().enumerate() {
+                match self.prior.get(&arch.id()) {
+                    Some(t) => {
+                        let mut t = t.clone();
+                        t.index = *index;
+                        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                        self.emit(&SearchEvent::TrialFinished { trial: &t, replayed: true, done: n, budget });
+                        slots[k] = Some(t);
+                    }
+                    None => to_eval.push((k, *index, *arch)),
+                }
+            }
+            let results: Vec<(usize, Result<Trial, NasError>)> = to_eval
+                .par_iter()
+                .map(|(k, index, arch)| (*k, self.evaluate_one(*index, arch, &done)))
+                .collect();
+            for (k, r) in results {
+                slots[k] = Some(r?);
+            }
+            for (slot, (_, arch)) in slots.into_iter().zip(&fresh) {
+                let t = slot.expect("every fresh slot is replayed or evaluated");
+                by_id.insert(t.arch_id, trials.len());
+                debug_assert_eq!(t.arch_id, arch.id());
+                trials.push(t);
+            }
+            // Tell every proposal, in the order asked (repeats answered from the record).
+            let told: Vec<Evaluated<S::Arch>> = proposals
+                .iter()
+                .filter_map(|a| by_id.get(&a.id()).map(|&i| self.evaluated(a, &trials[i])))
+                .collect();
+            strategy.tell(self.space, &told);
+            self.emit(&SearchEvent::BatchFinished { trials: &trials, budget });
+        };
+        self.emit(&SearchEvent::Finished { done: trials.len(), reason });
+        Ok(SearchOutcome { trials, reason })
+    }
+}

@@ -1,0 +1,236 @@
+//! The training evaluator: builds each candidate's network, trains it and reports
+//! validation accuracy, loss and training time.
+
+use super::backend::Backend;
+use super::data::ImageDataset;
+use super::trainer::{TrainConfig, TrainFailure, TrainProgress, init_seeded, panic_message, train_classifier};
+use super::TrainableSpace;
+use crate::error::NasError;
+use crate::evaluator::{EvalContext, EvalError, Evaluator};
+use crate::metric::{Metric, MetricMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+/// Trains every candidate from scratch on a dataset and reports
+/// [`Metric::Accuracy`] (validation, %), [`Metric::Loss`] (validation
+/// cross-entropy) and [`Metric::EvalSeconds`] (wall-clock of the training run).
+///
+/// The model is built with [`TrainableSpace::build_model`] on the autodiff device
+/// of the chosen [`Backend`], its parameters seeded from the evaluation seed
+/// ([`init_seeded`]), so the same `(arch, seed)` gives the same metrics.
+pub struct TrainingEvaluator<S: TrainableSpace> {
+    space: Arc<S>,
+    train: Arc<ImageDataset>,
+    val: Arc<ImageDataset>,
+    config: TrainConfig,
+    backend: Backend,
+}
+
+impl<S: TrainableSpace> TrainingEvaluator<S> {
+    /// An evaluator training architectures of `space` on `train`, validated on `val`.
+    pub fn new(space: Arc<S>, train: Arc<ImageDataset>, val: Arc<ImageDataset>, config: TrainConfig, backend: Backend) -> Self {
+        TrainingEvaluator { space, train, val, config, backend }
+    }
+
+    /// The training settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The backend networks train on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the training settings and that both datasets have the space's input
+    /// shape and no more classes than its networks predict.
+    pub fn check(&self) -> Result<(), NasError> {
+        self.config.validate()?;
+        let want = self.space.input_chw();
+        let classes = self.space.num_classes();
+        for (which, ds) in [("training", &self.train), ("validation", &self.val)] {
+            if ds.chw() != want {
+                return Err(NasError::InvalidValue {
+                    field: format!("{which} dataset `{}` image shape", ds.name()),
+                    value: format!("{:?}", ds.chw()),
+                    allowed: format!("the input shape of space `{}`: {want:?}", self.space.name()),
+                });
+            }
+            if ds.num_classes() > classes {
+                return Err(NasError::InvalidValue {
+                    field: format!("{which} dataset `{}` classes", ds.name()),
+                    value: ds.num_classes().to_string(),
+                    allowed: format!("at most the {classes} classes the networks of space `{}` predict", self.space.name()),
+                });
+            }
+            if ds.is_empty() {
+                return Err(NasError::InvalidValue {
+                    field: format!("{which} dataset `{}`", ds.name()),
+                    value: "0 images".into(),
+                    allowed: "at least one image".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
+    fn name(&self) -> String {
+        format!("train({}, {}, {} epochs)", self.train.name(), self.backend, self.config.epochs)
+    }
+
+    fn provides(&self) -> Vec<Metric> {
+        vec![Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]
+    }
+
+    fn evaluate(&self, arch: &S::Arch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+        self.check()?;
+        let device = self.backend.device();
+        let ad = device.clone().autodiff();
+        let model = catch_unwind(AssertUnwindSafe(|| init_seeded(ctx.seed, &ad, || self.space.build_model(arch, &ad))))
+            .map_err(|p| EvalError::failed(format!("building the network failed: {}", panic_message(p))))?;
+        // Report about every 1% of the steps (and each epoch's end) rather than every step.
+        let mut last = -1.0f64;
+        let mut report = |p: TrainProgress| {
+            let f = p.fraction();
+            if f - last >= 0.01 || p.step == p.steps_per_epoch {
+                last = f;
+                ctx.report(&format!("epoch {}/{} step {}/{} loss {:.4}", p.epoch, p.epochs, p.step, p.steps_per_epoch, p.loss), f);
+            }
+        };
+        match train_classifier(model, &self.train, &self.val, &self.config, ctx.seed, &device, &mut report) {
+            Ok(r) => Ok(MetricMap::from([
+                (Metric::Accuracy, r.val_accuracy),
+                (Metric::Loss, r.val_loss),
+                (Metric::EvalSeconds, r.seconds),
+            ])),
+            Err(TrainFailure::Diverged { epoch, step, loss }) => {
+                Err(EvalError::failed(format!("training diverged at epoch {epoch}, step {step}: loss {loss}")))
+            }
+            Err(TrainFailure::Backend(msg)) => Err(EvalError::failed(format!("training failed: {msg}"))),
+            Err(TrainFailure::Invalid(e)) => Err(EvalError::Fatal(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Architecture;
+    use crate::error::Result;
+    use crate::space::{SearchSpace, SpaceSize};
+    use crate::train::trainer::OptimizerConfig;
+    use crate::train::trainer::tests::{TinyCnn, digits};
+    use burn::tensor::Device;
+    use rand::RngCore;
+
+    /// Architectures are the width of the tiny CNN.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Width(usize);
+
+    impl Architecture for Width {
+        fn notation(&self) -> String {
+            self.0.to_string()
+        }
+    }
+
+    struct WidthSpace {
+        chw: [usize; 3],
+    }
+
+    impl SearchSpace for WidthSpace {
+        type Arch = Width;
+        fn name(&self) -> &str {
+            "width"
+        }
+        fn sample(&self, rng: &mut dyn RngCore) -> Width {
+            Width(8 + (rng.next_u32() % 3) as usize * 8)
+        }
+        fn validate(&self, _arch: &Width) -> Result<()> {
+            Ok(())
+        }
+        fn parse(&self, notation: &str) -> Result<Width> {
+            notation.parse().map(Width).map_err(|_| crate::NasError::Parse {
+                space: "width".into(),
+                input: notation.into(),
+                reason: "not a number".into(),
+            })
+        }
+        fn size(&self) -> SpaceSize {
+            SpaceSize::Exact(3)
+        }
+    }
+
+    impl TrainableSpace for WidthSpace {
+        type Model = TinyCnn;
+        fn build_model(&self, arch: &Width, device: &Device) -> TinyCnn {
+            TinyCnn::new(self.chw[0], arch.0, 10, device)
+        }
+        fn input_chw(&self) -> [usize; 3] {
+            self.chw
+        }
+        fn num_classes(&self) -> usize {
+            10
+        }
+    }
+
+    fn evaluator(chw: [usize; 3], config: TrainConfig) -> TrainingEvaluator<WidthSpace> {
+        let (train, val) = digits();
+        TrainingEvaluator::new(
+            Arc::new(WidthSpace { chw }),
+            Arc::new(train.clone()),
+            Arc::new(val.clone()),
+            config,
+            Backend::Flex,
+        )
+    }
+
+    #[test]
+    fn evaluator_trains_and_reports_metrics() {
+        let cfg = TrainConfig {
+            epochs: 2,
+            batch_size: 32,
+            max_train_samples: Some(400),
+            max_val_samples: Some(200),
+            optimizer: OptimizerConfig::Adam { lr: 0.02, weight_decay: 0.0 },
+            ..TrainConfig::default()
+        };
+        let ev = evaluator([1, 8, 8], cfg);
+        assert_eq!(ev.provides(), vec![Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]);
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = calls.clone();
+        let cb = move |msg: &str, f: f64| sink.lock().expect("lock").push((msg.to_string(), f));
+        let ctx = EvalContext { seed: 9, progress: Some(&cb) };
+        let m = ev.evaluate(&Width(16), &ctx).expect("trains");
+        assert!(m[&Metric::Accuracy] > 30.0, "{m:?}");
+        assert!(m[&Metric::Loss].is_finite() && m[&Metric::EvalSeconds] > 0.0);
+        let calls = calls.lock().expect("lock").clone();
+        assert!(!calls.is_empty() && calls.len() <= 110, "{}", calls.len());
+        assert!((calls.last().expect("one").1 - 1.0).abs() < 1e-9);
+        assert!(calls[0].0.starts_with("epoch 1/2"), "{}", calls[0].0);
+        let again = ev.evaluate(&Width(16), &EvalContext::with_seed(9)).expect("trains");
+        assert_eq!(m[&Metric::Accuracy], again[&Metric::Accuracy]);
+        assert_eq!(m[&Metric::Loss], again[&Metric::Loss]);
+    }
+
+    #[test]
+    fn evaluator_reports_divergence_and_shape_errors() {
+        let cfg = TrainConfig {
+            epochs: 1,
+            max_train_samples: Some(256),
+            optimizer: OptimizerConfig::Sgd { lr: 1e6, momentum: 0.9, weight_decay: 0.0, nesterov: false },
+            ..TrainConfig::default()
+        };
+        let ev = evaluator([1, 8, 8], cfg.clone());
+        match ev.evaluate(&Width(8), &EvalContext::with_seed(1)) {
+            Err(EvalError::Failed { reason }) => assert!(reason.contains("diverged at epoch 1"), "{reason}"),
+            other => panic!("expected a failed trial, got {other:?}"),
+        }
+        let ev = evaluator([3, 8, 8], cfg);
+        match ev.evaluate(&Width(8), &EvalContext::with_seed(1)) {
+            Err(EvalError::Fatal(NasError::InvalidValue { field, .. })) => assert!(field.contains("image shape"), "{field}"),
+            other => panic!("expected a fatal shape error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Training candidate networks with burn: datasets, the training loop and the
+//! training evaluator.
+//!
+//! Spaces that can build a real network implement [`TrainableSpace`]; their model
+//! type implements [`ImageClassifier`]. The trainer is generic over both.
+
+use crate::space::SearchSpace;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+/// A burn network that maps a batch of images `[N, C, H, W]` to logits `[N, classes]`.
+pub trait ImageClassifier: Module + 'static {
+    /// Forward pass producing un-normalised class scores.
+    fn forward(&self, images: Tensor<4>) -> Tensor<2>;
+}
+
+/// Spaces that build a trainable burn network for each architecture. The input
+/// shape and class count come from the space's own configuration (the same one it
+/// lowers to a [`NetworkSpec`](crate::NetworkSpec)), so cost and accuracy describe
+/// the same network.
+pub trait TrainableSpace: SearchSpace {
+    /// The network type.
+    type Model: ImageClassifier;
+
+    /// Builds a freshly initialised network for `arch` on `device`.
+    fn build_model(&self, arch: &Self::Arch, device: &Device) -> Self::Model;
+
+    /// Input shape `[channels, height, width]` the networks expect.
+    fn input_chw(&self) -> [usize; 3];
+
+    /// Number of classes the networks predict.
+    fn num_classes(&self) -> usize;
+}
+
+pub mod backend;
+pub mod data;
+pub mod evaluator;
+pub mod loaders;
+pub mod trainer;
+
+pub use backend::{Backend, ReferenceCnn, Throughput, ThroughputConfig, measure_throughput};
+pub use data::{Batch, BatchIter, ChannelStats, ImageDataset};
+pub use evaluator::TrainingEvaluator;
+pub use loaders::{
+    BUILTIN_DATASETS, ImageFolderOptions, load_builtin, load_cifar10, load_cifar10_files, load_digits, load_image_folder,
+    load_mnist, load_mnist_idx, load_mnist10k,
+};
+pub use trainer::{
+    OptimizerConfig, TrainConfig, TrainFailure, TrainProgress, TrainReport, evaluate_classifier, fit_classifier, init_seeded,
+    train_classifier,
+};

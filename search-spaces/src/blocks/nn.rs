@@ -1,0 +1,127 @@
+//! Burn modules shared by the spaces' networks.
+//!
+//! All convolutions are bias-free and every batch norm is affine, as in the
+//! NAS-Bench-201 and DARTS reference implementations.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// Geometry of a square 2-D convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side.
+    pub padding: usize,
+    /// Dilation.
+    pub dilation: usize,
+    /// Groups (`in_channels` for a depthwise convolution).
+    pub groups: usize,
+}
+
+impl ConvShape {
+    /// A dense convolution with "same" padding `kernel / 2`.
+    pub fn dense(in_channels: usize, out_channels: usize, kernel: usize, stride: usize) -> Self {
+        ConvShape { in_channels, out_channels, kernel, stride, padding: kernel / 2, dilation: 1, groups: 1 }
+    }
+
+    /// A depthwise convolution on `channels` with explicit padding and dilation.
+    pub fn depthwise(channels: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> Self {
+        ConvShape { in_channels: channels, out_channels: channels, kernel, stride, padding, dilation, groups: channels }
+    }
+
+    /// Builds the bias-free burn convolution.
+    pub fn init(&self, device: &Device) -> Conv2d {
+        let p = self.padding;
+        Conv2dConfig::new([self.in_channels, self.out_channels], [self.kernel, self.kernel])
+            .with_stride([self.stride, self.stride])
+            .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+            .with_dilation([self.dilation, self.dilation])
+            .with_groups(self.groups)
+            .with_bias(false)
+            .init(device)
+    }
+}
+
+/// An affine batch norm over `channels`.
+pub fn batch_norm(channels: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(channels).init(device)
+}
+
+/// `Conv -> BN` (the stems).
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    /// The convolution.
+    pub conv: Conv2d,
+    /// The batch norm.
+    pub bn: BatchNorm,
+}
+
+impl ConvBn {
+    /// Builds the block.
+    pub fn new(shape: ConvShape, device: &Device) -> Self {
+        ConvBn { conv: shape.init(device), bn: batch_norm(shape.out_channels, device) }
+    }
+
+    /// Forward pass.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(self.conv.forward(x))
+    }
+}
+
+/// `ReLU -> Conv -> BN` (NB201 `ReLUConvBN`, DARTS preprocessing).
+#[derive(Module, Debug)]
+pub struct ReluConvBn {
+    /// The convolution.
+    pub conv: Conv2d,
+    /// The batch norm.
+    pub bn: BatchNorm,
+}
+
+impl ReluConvBn {
+    /// Builds the block.
+    pub fn new(shape: ConvShape, device: &Device) -> Self {
+        ReluConvBn { conv: shape.init(device), bn: batch_norm(shape.out_channels, device) }
+    }
+
+    /// Forward pass.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(self.conv.forward(relu(x)))
+    }
+}
+
+/// DARTS `FactorizedReduce`: ReLU, two 1x1 stride-2 convolutions to half the output
+/// channels each (the second on the input shifted by one pixel), concatenated, BN.
+#[derive(Module, Debug)]
+pub struct FactorizedReduce {
+    /// Convolution on the unshifted input.
+    pub conv1: Conv2d,
+    /// Convolution on the input shifted by one pixel.
+    pub conv2: Conv2d,
+    /// The batch norm over the concatenation.
+    pub bn: BatchNorm,
+}
+
+impl FactorizedReduce {
+    /// Builds the block (`out_channels` must be even).
+    pub fn new(in_channels: usize, out_channels: usize, device: &Device) -> Self {
+        let half = ConvShape { padding: 0, ..ConvShape::dense(in_channels, out_channels / 2, 1, 2) };
+        FactorizedReduce { conv1: half.init(device), conv2: half.init(device), bn: batch_norm(out_channels, device) }
+    }
+
+    /// Forward pass; the input height and width must be even.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = relu(x);
+        let shifted = x.clone().slice(s![.., .., 1.., 1..]);
+        let out = Tensor::cat(vec![self.conv1.forward(x), self.conv2.forward(shifted)], 1);
+        self.bn.forward(out)
+    }
+}

@@ -1,0 +1,267 @@
+//! The trainable burn network of a NAS-Bench-201 cell.
+//!
+//! It mirrors [`lower`](super::lower) module for module: the same layers, the same
+//! parameters (bias-free convolutions, affine batch norms), so
+//! `Module::num_params()` equals the lowering's `params()`.
+
+use super::genotype::{EDGES, NUM_NODES, Nb201Arch};
+use super::lower::NUM_STAGES;
+use super::ops::Nb201Op;
+use super::space::Nb201Space;
+use crate::blocks::nn::{ConvBn, ConvShape, ReluConvBn, batch_norm};
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
+use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use nas_core::train::{ImageClassifier, TrainableSpace};
+
+/// The module of one cell edge.
+#[derive(Module, Debug)]
+pub enum EdgeOp {
+    /// `none`: contributes nothing (skipped in the node sum).
+    Zero(Identity),
+    /// `skip_connect`: identity.
+    Skip(Identity),
+    /// `nor_conv_1x1` / `nor_conv_3x3`.
+    Conv(ReluConvBn),
+    /// `avg_pool_3x3` (stride 1, padding 1, padding not counted).
+    Pool(AvgPool2d),
+}
+
+impl EdgeOp {
+    fn new(op: Nb201Op, channels: usize, device: &Device) -> Self {
+        match op {
+            Nb201Op::None => EdgeOp::Zero(Identity::new()),
+            Nb201Op::SkipConnect => EdgeOp::Skip(Identity::new()),
+            Nb201Op::NorConv1x1 | Nb201Op::NorConv3x3 => {
+                let k = op.conv_kernel().expect("conv op has a kernel");
+                EdgeOp::Conv(ReluConvBn::new(ConvShape::dense(channels, channels, k, 1), device))
+            }
+            Nb201Op::AvgPool3x3 => EdgeOp::Pool(
+                AvgPool2dConfig::new([3, 3])
+                    .with_strides([1, 1])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_count_include_pad(false)
+                    .init(),
+            ),
+        }
+    }
+}
+
+/// A NAS-Bench-201 cell: node `j` is the sum of its non-`none` input edges; a node
+/// with only `none` inputs is zero (and ops reading it run on zeros).
+#[derive(Module, Debug)]
+pub struct Nb201Cell {
+    /// One module per edge, in [`EDGES`] order.
+    pub edges: Vec<EdgeOp>,
+}
+
+impl Nb201Cell {
+    /// Builds the cell for `arch` at `channels`.
+    pub fn new(arch: &Nb201Arch, channels: usize, device: &Device) -> Self {
+        Nb201Cell { edges: arch.ops().iter().map(|&op| EdgeOp::new(op, channels, device)).collect() }
+    }
+
+    /// Forward pass (shape preserving).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let dims = x.dims();
+        let device = x.device();
+        let zeros = || Tensor::<4>::zeros(dims, &device);
+        // `None` marks a zero node.
+        let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
+        for node in 1..NUM_NODES {
+            let mut sum: Option<Tensor<4>> = None;
+            for (edge, &(to, from)) in EDGES.iter().enumerate() {
+                if to != node {
+                    continue;
+                }
+                let input = || nodes[from].clone().unwrap_or_else(zeros);
+                let term = match &self.edges[edge] {
+                    EdgeOp::Zero(_) => continue,
+                    EdgeOp::Skip(_) => input(),
+                    EdgeOp::Conv(m) => m.forward(input()),
+                    EdgeOp::Pool(m) => m.forward(input()),
+                };
+                sum = Some(match sum {
+                    Some(s) => s + term,
+                    None => term,
+                });
+            }
+            nodes.push(sum);
+        }
+        nodes.pop().flatten().unwrap_or_else(zeros)
+    }
+}
+
+/// The stride-2 ResNet basic block between stages.
+#[derive(Module, Debug)]
+pub struct ResNetReduction {
+    /// ReLU-Conv3x3/2-BN.
+    pub conv_a: ReluConvBn,
+    /// ReLU-Conv3x3-BN.
+    pub conv_b: ReluConvBn,
+    /// AvgPool 2x2/2 of the shortcut.
+    pub shortcut_pool: AvgPool2d,
+    /// Conv1x1 of the shortcut (no BN).
+    pub shortcut_conv: Conv2d,
+}
+
+impl ResNetReduction {
+    /// Builds the block from `in_channels` to `out_channels`.
+    pub fn new(in_channels: usize, out_channels: usize, device: &Device) -> Self {
+        ResNetReduction {
+            conv_a: ReluConvBn::new(ConvShape::dense(in_channels, out_channels, 3, 2), device),
+            conv_b: ReluConvBn::new(ConvShape::dense(out_channels, out_channels, 3, 1), device),
+            shortcut_pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            shortcut_conv: ConvShape::dense(in_channels, out_channels, 1, 1).init(device),
+        }
+    }
+
+    /// Forward pass (halves height and width).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let residual = self.shortcut_conv.forward(self.shortcut_pool.forward(x.clone()));
+        residual + self.conv_b.forward(self.conv_a.forward(x))
+    }
+}
+
+/// One block of the macro network.
+#[derive(Module, Debug)]
+pub enum Nb201Block {
+    /// A searched cell.
+    Cell(Nb201Cell),
+    /// A reduction between stages.
+    Reduction(ResNetReduction),
+}
+
+/// The NAS-Bench-201 `TinyNetwork` for one cell.
+#[derive(Module, Debug)]
+pub struct Nb201Network {
+    /// Conv3x3 + BN stem.
+    pub stem: ConvBn,
+    /// Cells and reductions in order.
+    pub blocks: Vec<Nb201Block>,
+    /// Final BN (followed by ReLU and global average pooling).
+    pub last_bn: BatchNorm,
+    /// Linear classifier.
+    pub classifier: Linear,
+}
+
+impl Nb201Network {
+    /// Builds the network for `arch` in the macro network of `space`.
+    pub fn new(space: &Nb201Space, arch: &Nb201Arch, device: &Device) -> Self {
+        let cfg = space.config();
+        let c = cfg.channels;
+        let stem = ConvBn::new(ConvShape::dense(cfg.input_chw[0], c, 3, 1), device);
+        let mut blocks = Vec::new();
+        let mut prev = c;
+        for stage in 0..NUM_STAGES {
+            let channels = c << stage;
+            if stage > 0 {
+                blocks.push(Nb201Block::Reduction(ResNetReduction::new(prev, channels, device)));
+            }
+            for _ in 0..cfg.cells_per_stage {
+                blocks.push(Nb201Block::Cell(Nb201Cell::new(arch, channels, device)));
+            }
+            prev = channels;
+        }
+        Nb201Network {
+            stem,
+            blocks,
+            last_bn: batch_norm(prev, device),
+            classifier: LinearConfig::new(prev, cfg.num_classes).init(device),
+        }
+    }
+}
+
+impl ImageClassifier for Nb201Network {
+    fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = self.stem.forward(images);
+        for block in &self.blocks {
+            x = match block {
+                Nb201Block::Cell(cell) => cell.forward(x),
+                Nb201Block::Reduction(r) => r.forward(x),
+            };
+        }
+        let x = relu(self.last_bn.forward(x));
+        let [n, c, _, _] = x.dims();
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
+        self.classifier.forward(pooled)
+    }
+}
+
+impl TrainableSpace for Nb201Space {
+    type Model = Nb201Network;
+
+    fn build_model(&self, arch: &Nb201Arch, device: &Device) -> Nb201Network {
+        Nb201Network::new(self, arch, device)
+    }
+
+    fn input_chw(&self) -> [usize; 3] {
+        self.config().input_chw
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config().num_classes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nb201::Nb201Config;
+    use nas_core::ToNetworkSpec;
+
+    fn small() -> Nb201Space {
+        Nb201Space::new(Nb201Config { channels: 4, cells_per_stage: 1, input_chw: [3, 8, 8], num_classes: 5 })
+            .expect("valid")
+    }
+
+    const ARCHS: [&str; 4] = [
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|nor_conv_1x1~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|",
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    ];
+
+    #[test]
+    fn parameter_count_matches_the_lowering() {
+        let device = Device::flex();
+        for space in [small(), Nb201Space::default()] {
+            for notation in ARCHS {
+                let arch = Nb201Arch::parse(notation).expect("valid");
+                let model = space.build_model(&arch, &device);
+                assert_eq!(model.num_params() as u64, space.network_spec(&arch).params(), "{notation}");
+            }
+        }
+    }
+
+    #[test]
+    fn forward_gives_finite_logits() {
+        let device = Device::flex();
+        let space = small();
+        for notation in ARCHS {
+            let arch = Nb201Arch::parse(notation).expect("valid");
+            let model = space.build_model(&arch, &device);
+            let x = Tensor::<4>::random([2, 3, 8, 8], burn::tensor::Distribution::Default, &device);
+            let y = model.forward(x);
+            assert_eq!(y.dims(), [2, 5]);
+            let values: Vec<f32> = y.into_data().try_to_vec::<f32>().expect("f32 logits");
+            assert!(values.iter().all(|v| v.is_finite()), "{notation}: {values:?}");
+        }
+    }
+
+    #[test]
+    fn gradients_reach_the_stem() {
+        let device = Device::flex().autodiff();
+        let space = small();
+        let arch = Nb201Arch::parse(ARCHS[0]).expect("valid");
+        let model = space.build_model(&arch, &device);
+        let x = Tensor::<4>::random([2, 3, 8, 8], burn::tensor::Distribution::Default, &device);
+        let loss = model.forward(x).powi_scalar(2).mean();
+        let grads = loss.backward();
+        let g = model.stem.conv.weight.grad(&grads).expect("stem gradient");
+        let norm: f32 = g.abs().sum().into_scalar::<f32>();
+        assert!(norm.is_finite() && norm > 0.0, "gradient norm {norm}");
+    }
+}
