@@ -80,15 +80,15 @@ pub fn compare(
         let sc = if cfg.strategy.name() == s {
             cfg.strategy.clone()
         } else {
-            StrategyConfig::by_name(s)
-                .ok_or_else(|| anyhow::anyhow!("unknown strategy `{s}`; allowed: {}", crate::config::STRATEGIES.join(", ")))?
+            StrategyConfig::by_name(s).ok_or_else(|| {
+                anyhow::anyhow!("unknown strategy `{s}`; allowed: {}", crate::config::STRATEGIES.join(", "))
+            })?
         };
         configs.push(sc);
     }
     let data = load_data(cfg)?;
-    let runs: Vec<Vec<Vec<Trial>>> = crate::with_space!(cfg, data.as_ref(), |space| {
-        run_all(cfg, space, data.as_ref(), &configs, seeds)?
-    });
+    let runs: Vec<Vec<Vec<Trial>>> =
+        crate::with_space!(cfg, data.as_ref(), |space| { run_all(cfg, space, data.as_ref(), &configs, seeds)? });
     let problem = cfg.problem();
     let true_front = crate::with_space!(cfg, data.as_ref(), |space| {
         let no_train = {
@@ -101,11 +101,8 @@ pub fn compare(
     let scale = match true_front.as_deref().and_then(HvScale::from_true_front) {
         Some(s) => s,
         None => {
-            let all: Vec<Vec<f64>> = runs
-                .iter()
-                .flatten()
-                .flat_map(|t| feasible_points(&problem, t).into_iter().map(|(_, v)| v))
-                .collect();
+            let all: Vec<Vec<f64>> =
+                runs.iter().flatten().flat_map(|t| feasible_points(&problem, t).into_iter().map(|(_, v)| v)).collect();
             HvScale::from_points(&all).ok_or_else(|| anyhow::anyhow!("no feasible trials to compare"))?
         }
     };
@@ -169,7 +166,8 @@ fn run_all<S: RunnableSpace>(
                     let seed = cfg.seed.wrapping_add(k as u64);
                     let mut strategy = build_strategy::<S>(sc);
                     let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-                    let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc).run(strategy.as_mut())?;
+                    let out =
+                        Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc).run(strategy.as_mut())?;
                     Ok(out.trials)
                 })
                 .collect::<Result<Vec<_>>>()

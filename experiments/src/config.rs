@@ -290,7 +290,10 @@ impl ExperimentConfig {
             return Err(err("name", format!("`{}` must be non-empty and contain no path separators", self.name)));
         }
         if self.budget == 0 {
-            return Err(err("budget", "0 is not allowed; give the number of distinct architectures to evaluate (>= 1)".into()));
+            return Err(err(
+                "budget",
+                "0 is not allowed; give the number of distinct architectures to evaluate (>= 1)".into(),
+            ));
         }
         if self.batch_size == 0 {
             return Err(err("batch_size", "0 is not allowed; use an integer >= 1".into()));
@@ -309,7 +312,10 @@ impl ExperimentConfig {
                     return Err(err("space.channels", "0 is not allowed; use an integer >= 1".into()));
                 }
                 if layers < 3 {
-                    return Err(err("space.layers", format!("{layers} is too small; use an integer >= 3 (two reduction cells)")));
+                    return Err(err(
+                        "space.layers",
+                        format!("{layers} is too small; use an integer >= 3 (two reduction cells)"),
+                    ));
                 }
             }
         }
@@ -338,15 +344,24 @@ impl ExperimentConfig {
             match e {
                 EvaluatorConfig::Table { accuracy, device, path } => {
                     if accuracy.is_none() && device.is_none() {
-                        return Err(err(&f("accuracy"), "a table evaluator needs `accuracy` (a column) and/or `device`".into()));
+                        return Err(err(
+                            &f("accuracy"),
+                            "a table evaluator needs `accuracy` (a column) and/or `device`".into(),
+                        ));
                     }
                     if path.starts_with("builtin:") && path != "builtin:nb201" {
-                        return Err(err(&f("path"), format!("`{path}` is not a built-in table; allowed: builtin:nb201 or a CSV file path")));
+                        return Err(err(
+                            &f("path"),
+                            format!("`{path}` is not a built-in table; allowed: builtin:nb201 or a CSV file path"),
+                        ));
                     }
                 }
                 EvaluatorConfig::Train { dataset, path, val_fraction, training, .. } => {
                     if !DATASETS.contains(&dataset.as_str()) {
-                        return Err(err(&f("dataset"), format!("`{dataset}` is unknown; allowed: {}", DATASETS.join(", "))));
+                        return Err(err(
+                            &f("dataset"),
+                            format!("`{dataset}` is unknown; allowed: {}", DATASETS.join(", ")),
+                        ));
                     }
                     if !matches!(dataset.as_str(), "mnist10k" | "digits") && path.is_none() {
                         return Err(err(&f("path"), format!("dataset `{dataset}` needs a `path` to its files")));
@@ -366,7 +381,10 @@ impl ExperimentConfig {
                 let names: Vec<_> = provided.iter().map(|m| m.name()).collect();
                 return Err(err(
                     "evaluators",
-                    format!("no evaluator provides `{m}` used by the objectives/constraints; they provide: {}", names.join(", ")),
+                    format!(
+                        "no evaluator provides `{m}` used by the objectives/constraints; they provide: {}",
+                        names.join(", ")
+                    ),
                 ));
             }
         }

@@ -56,8 +56,10 @@ impl Progress {
         let bar = (!quiet && std::io::stdout().is_terminal()).then(|| {
             let b = ProgressBar::new(budget as u64);
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} ETA {eta} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b
         });
@@ -94,12 +96,7 @@ impl SearchObserver for Progress {
                 } else if !self.quiet && !replayed {
                     let status = match &trial.reason {
                         Some(r) => format!("FAILED: {r}"),
-                        None => trial
-                            .metrics
-                            .iter()
-                            .map(|(m, v)| format!("{m}={v:.4}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        None => trial.metrics.iter().map(|(m, v)| format!("{m}={v:.4}")).collect::<Vec<_>>().join(" "),
                     };
                     println!("[{done}/{budget}] {} {} ({:.1}s)", trial.arch_id, status, trial.eval_seconds);
                 }
@@ -124,7 +121,10 @@ impl SearchObserver for Progress {
                 if let Some(b) = &self.bar {
                     b.finish_with_message(format!("done: {done} trials ({reason:?})"));
                 } else if !self.quiet {
-                    println!("search finished: {done} trials ({reason:?}) in {:.1}s", self.start.elapsed().as_secs_f64());
+                    println!(
+                        "search finished: {done} trials ({reason:?}) in {:.1}s",
+                        self.start.elapsed().as_secs_f64()
+                    );
                 }
             }
             _ => {}

@@ -69,8 +69,12 @@ pub fn write_reports(
     };
     write_atomic(&dir.join("pareto.json"), serde_json::to_string_pretty(&file)?.as_bytes())?;
     export(dir, &members)?;
-    pareto_plot(&pareto_data(space, problem, trials, &front_idx), &dir.join("pareto.svg"), png.then(|| dir.join("pareto.png")).as_deref())
-        .context("writing pareto plot")?;
+    pareto_plot(
+        &pareto_data(space, problem, trials, &front_idx),
+        &dir.join("pareto.svg"),
+        png.then(|| dir.join("pareto.png")).as_deref(),
+    )
+    .context("writing pareto plot")?;
     if let Some(s) = &scale {
         let curve = hv_curve(problem, trials, s);
         let c = Curve {

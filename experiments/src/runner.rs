@@ -78,13 +78,28 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
     execute(&cfg, &rd, trials, meta, opts)
 }
 
-fn execute(cfg: &ExperimentConfig, rd: &RunDir, prior: Vec<Trial>, meta: RunMeta, opts: &RunOptions) -> Result<RunSummary> {
+fn execute(
+    cfg: &ExperimentConfig,
+    rd: &RunDir,
+    prior: Vec<Trial>,
+    meta: RunMeta,
+    opts: &RunOptions,
+) -> Result<RunSummary> {
     let data = load_data(cfg).context("loading the dataset")?;
     let go = || -> Result<RunSummary> {
-        crate::with_space!(cfg, data.as_ref(), |space| execute_in(cfg, space, data.as_ref(), rd, &prior, meta.clone(), opts))
+        crate::with_space!(cfg, data.as_ref(), |space| execute_in(
+            cfg,
+            space,
+            data.as_ref(),
+            rd,
+            &prior,
+            meta.clone(),
+            opts
+        ))
     };
     if cfg.threads > 0 {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("building the thread pool")?;
+        let pool =
+            rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("building the thread pool")?;
         pool.install(go)
     } else {
         go()

@@ -6,8 +6,8 @@ use crate::config::{EvaluatorConfig, ExperimentConfig, SpaceConfig, StrategyConf
 use anyhow::{Context, Result, bail};
 use nas_core::train::{ImageDataset, ImageFolderOptions, TrainableSpace, TrainingEvaluator, loaders};
 use nas_core::{
-    AnalyticalCost, Architecture, CostEvaluator, Crossover, Evaluator, Joint, Metric, MetricTable, Mutate,
-    Neighbors, Problem, SearchSpace, SearchStrategy, SpaceSize, TableEvaluator, ToNetworkSpec,
+    AnalyticalCost, Architecture, CostEvaluator, Crossover, Evaluator, Joint, Metric, MetricTable, Mutate, Neighbors,
+    Problem, SearchSpace, SearchStrategy, SpaceSize, TableEvaluator, ToNetworkSpec,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -202,26 +202,24 @@ macro_rules! with_space {
         let (input_chw, num_classes) = $crate::setup::input_shape($data);
         match &$cfg.space {
             $crate::config::SpaceConfig::Nb201 { channels, cells_per_stage } => {
-                let $space = std::sync::Arc::new(search_spaces::nb201::Nb201Space::new(
-                    search_spaces::nb201::Nb201Config {
+                let $space =
+                    std::sync::Arc::new(search_spaces::nb201::Nb201Space::new(search_spaces::nb201::Nb201Config {
                         channels: *channels,
                         cells_per_stage: *cells_per_stage,
                         input_chw,
                         num_classes,
-                    },
-                )?);
+                    })?);
                 $body
             }
             $crate::config::SpaceConfig::Darts { channels, layers } => {
-                let $space = std::sync::Arc::new(search_spaces::darts::DartsSpace::new(
-                    search_spaces::darts::DartsConfig {
+                let $space =
+                    std::sync::Arc::new(search_spaces::darts::DartsSpace::new(search_spaces::darts::DartsConfig {
                         channels: *channels,
                         layers: *layers,
                         input_chw,
                         num_classes,
                         ..Default::default()
-                    },
-                )?);
+                    })?);
                 $body
             }
         }

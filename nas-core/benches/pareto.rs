@@ -10,9 +10,7 @@ use rand_chacha::ChaCha8Rng;
 /// `n` points uniform in `[0, 1)^d`.
 fn uniform(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| (0..d).map(|_| rng.random::<f64>()).collect())
-        .collect()
+    (0..n).map(|_| (0..d).map(|_| rng.random::<f64>()).collect()).collect()
 }
 
 /// `n` mutually non-dominated points on the unit sphere's positive orthant

@@ -120,10 +120,7 @@ impl LayerSpec {
 
     /// Batch normalisation (`affine` sets [`LayerSpec::bias`]).
     pub fn batch_norm(channels: usize, affine: bool, input_hw: [usize; 2]) -> Self {
-        LayerSpec {
-            bias: affine,
-            ..Self::base(OpKind::BatchNorm2d, channels, channels, input_hw)
-        }
+        LayerSpec { bias: affine, ..Self::base(OpKind::BatchNorm2d, channels, channels, input_hw) }
     }
 
     /// An element-wise activation.
@@ -140,12 +137,7 @@ impl LayerSpec {
         padding: usize,
         input_hw: [usize; 2],
     ) -> Self {
-        LayerSpec {
-            kernel,
-            stride,
-            padding,
-            ..Self::base(op, channels, channels, input_hw)
-        }
+        LayerSpec { kernel, stride, padding, ..Self::base(op, channels, channels, input_hw) }
     }
 
     /// Global average pooling.
@@ -155,26 +147,17 @@ impl LayerSpec {
 
     /// Element-wise sum of `inputs` tensors.
     pub fn add(channels: usize, inputs: usize, input_hw: [usize; 2]) -> Self {
-        LayerSpec {
-            inputs,
-            ..Self::base(OpKind::Add, channels, channels, input_hw)
-        }
+        LayerSpec { inputs, ..Self::base(OpKind::Add, channels, channels, input_hw) }
     }
 
     /// Concatenation of `inputs` tensors of `in_channels` each.
     pub fn concat(in_channels: usize, inputs: usize, input_hw: [usize; 2]) -> Self {
-        LayerSpec {
-            inputs,
-            ..Self::base(OpKind::Concat, in_channels, in_channels * inputs, input_hw)
-        }
+        LayerSpec { inputs, ..Self::base(OpKind::Concat, in_channels, in_channels * inputs, input_hw) }
     }
 
     /// A fully connected layer with bias.
     pub fn linear(in_features: usize, out_features: usize) -> Self {
-        LayerSpec {
-            bias: true,
-            ..Self::base(OpKind::Linear, in_features, out_features, [1, 1])
-        }
+        LayerSpec { bias: true, ..Self::base(OpKind::Linear, in_features, out_features, [1, 1]) }
     }
 
     /// Returns a copy with the given weight and activation bit-widths.
@@ -340,11 +323,7 @@ impl NetworkSpec {
     /// largest input+output activation footprint of any single layer.
     pub fn memory_bytes(&self) -> f64 {
         let weights: f64 = self.layers.iter().map(|l| l.spec.weight_bytes()).sum();
-        let peak = self
-            .layers
-            .iter()
-            .map(|l| l.spec.activation_bytes())
-            .fold(0.0, f64::max);
+        let peak = self.layers.iter().map(|l| l.spec.activation_bytes()).fold(0.0, f64::max);
         weights + peak
     }
 }

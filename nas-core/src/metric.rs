@@ -111,15 +111,11 @@ impl fmt::Display for Metric {
 impl FromStr for Metric {
     type Err = NasError;
     fn from_str(s: &str) -> Result<Self> {
-        Metric::ALL
-            .iter()
-            .copied()
-            .find(|m| m.name() == s.trim())
-            .ok_or_else(|| NasError::UnknownName {
-                what: "metric",
-                value: s.to_string(),
-                allowed: Metric::all_names(),
-            })
+        Metric::ALL.iter().copied().find(|m| m.name() == s.trim()).ok_or_else(|| NasError::UnknownName {
+            what: "metric",
+            value: s.to_string(),
+            allowed: Metric::all_names(),
+        })
     }
 }
 
@@ -216,7 +212,10 @@ impl FromStr for Constraint {
     fn from_str(s: &str) -> Result<Self> {
         let bad = || NasError::BadConstraint {
             value: s.to_string(),
-            expected: format!("\"<metric> <= <number>\" or \"<metric> >= <number>\" with metric one of: {}", Metric::all_names()),
+            expected: format!(
+                "\"<metric> <= <number>\" or \"<metric> >= <number>\" with metric one of: {}",
+                Metric::all_names()
+            ),
         };
         let (lhs, cmp, rhs) = if let Some((l, r)) = s.split_once("<=") {
             (l, Comparison::AtMost, r)
@@ -271,10 +270,7 @@ impl Problem {
 
     /// Total constraint violation (0 = feasible; infinite when a metric is missing).
     pub fn violation(&self, metrics: &MetricMap) -> f64 {
-        self.constraints
-            .iter()
-            .map(|c| metrics.get(&c.metric).map_or(f64::INFINITY, |v| c.violation(*v)))
-            .sum()
+        self.constraints.iter().map(|c| metrics.get(&c.metric).map_or(f64::INFINITY, |v| c.violation(*v))).sum()
     }
 }
 

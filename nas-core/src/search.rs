@@ -279,10 +279,8 @@ impl<'a, S: SearchSpace> Search<'a, S> {
                     None => to_eval.push((k, *index, *arch)),
                 }
             }
-            let results: Vec<(usize, Result<Trial, NasError>)> = to_eval
-                .par_iter()
-                .map(|(k, index, arch)| (*k, self.evaluate_one(*index, arch, &done)))
-                .collect();
+            let results: Vec<(usize, Result<Trial, NasError>)> =
+                to_eval.par_iter().map(|(k, index, arch)| (*k, self.evaluate_one(*index, arch, &done))).collect();
             for (k, r) in results {
                 slots[k] = Some(r?);
             }
@@ -293,10 +291,8 @@ impl<'a, S: SearchSpace> Search<'a, S> {
                 trials.push(t);
             }
             // Tell every proposal, in the order asked (repeats answered from the record).
-            let told: Vec<Evaluated<S::Arch>> = proposals
-                .iter()
-                .filter_map(|a| by_id.get(&a.id()).map(|&i| self.evaluated(a, &trials[i])))
-                .collect();
+            let told: Vec<Evaluated<S::Arch>> =
+                proposals.iter().filter_map(|a| by_id.get(&a.id()).map(|&i| self.evaluated(a, &trials[i]))).collect();
             strategy.tell(self.space, &told);
             self.emit(&SearchEvent::BatchFinished { trials: &trials, budget });
         };

@@ -30,12 +30,14 @@ fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| NasError::io(path, e))?;
     if path.extension().is_some_and(|e| e == "gz") {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .map_err(|e| NasError::io(path, e))?;
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).map_err(|e| NasError::io(path, e))?;
         Ok(s)
     } else {
-        String::from_utf8(bytes).map_err(|e| NasError::Format { path: path.into(), line: 0, reason: format!("not UTF-8 text: {e}") })
+        String::from_utf8(bytes).map_err(|e| NasError::Format {
+            path: path.into(),
+            line: 0,
+            reason: format!("not UTF-8 text: {e}"),
+        })
     }
 }
 
@@ -75,8 +77,10 @@ impl MetricTable {
             .iter()
             .position(|h| h == "arch")
             .ok_or_else(|| fmt_err(1, format!("no `arch` column; columns are: {}", header.join(", "))))?;
-        let columns: Vec<String> = header.iter().enumerate().filter(|(i, _)| *i != arch_col).map(|(_, h)| h.clone()).collect();
-        let mut table = MetricTable { path: path.into(), columns, rows: HashMap::new(), notations: Vec::new(), values: Vec::new() };
+        let columns: Vec<String> =
+            header.iter().enumerate().filter(|(i, _)| *i != arch_col).map(|(_, h)| h.clone()).collect();
+        let mut table =
+            MetricTable { path: path.into(), columns, rows: HashMap::new(), notations: Vec::new(), values: Vec::new() };
         for (i, line) in lines {
             let lineno = i + 1;
             let cells = split_csv(line);
@@ -92,7 +96,8 @@ impl MetricTable {
                 let v = if cell.is_empty() {
                     f64::NAN
                 } else {
-                    cell.parse::<f64>().map_err(|_| fmt_err(lineno, format!("column `{}`: `{cell}` is not a number", header[c])))?
+                    cell.parse::<f64>()
+                        .map_err(|_| fmt_err(lineno, format!("column `{}`: `{cell}` is not a number", header[c])))?
                 };
                 row.push(v);
             }

@@ -26,10 +26,7 @@ pub fn crowding_distance<P: AsRef<[f64]>>(points: &[P], front: &[usize]) -> Vec<
         return vec![f64::INFINITY; n];
     }
     let m = points[front[0]].as_ref().len();
-    debug_assert!(
-        front.iter().all(|&i| points[i].as_ref().len() == m),
-        "points of different dimension"
-    );
+    debug_assert!(front.iter().all(|&i| points[i].as_ref().len() == m), "points of different dimension");
 
     let mut distance = vec![0.0; n];
     // Positions into `front`, re-sorted for each objective.
@@ -77,12 +74,7 @@ mod tests {
         // f2 order: p2(0), p0(2.5), p3(3), p1(4)
         //   p0: (3 - 0) / 4 = 0.75;  p3: (4 - 2.5) / 4 = 0.375
         // Totals: p0 = 1.5, p3 = 1.125.
-        let points = vec![
-            vec![3.0, 2.5],
-            vec![0.0, 4.0],
-            vec![4.0, 0.0],
-            vec![1.0, 3.0],
-        ];
+        let points = vec![vec![3.0, 2.5], vec![0.0, 4.0], vec![4.0, 0.0], vec![1.0, 3.0]];
         let d = crowding_distance(&points, &[0, 1, 2, 3]);
         assert_close(&d, &[1.5, f64::INFINITY, f64::INFINITY, 1.125]);
         // Order of `front` only permutes the output.
@@ -115,19 +107,13 @@ mod tests {
         let points = vec![vec![1.0, 2.0], vec![2.0, 1.0], vec![1.0, 2.0]];
         assert!(crowding_distance(&points, &[]).is_empty());
         assert_eq!(crowding_distance(&points, &[0]), vec![f64::INFINITY]);
-        assert_eq!(
-            crowding_distance(&points, &[0, 1]),
-            vec![f64::INFINITY, f64::INFINITY]
-        );
+        assert_eq!(crowding_distance(&points, &[0, 1]), vec![f64::INFINITY, f64::INFINITY]);
         // Identical points: every range is zero, every distance zero.
         let same = vec![vec![1.0, 1.0]; 4];
         assert_eq!(crowding_distance(&same, &[0, 1, 2, 3]), vec![0.0; 4]);
         // Duplicates: ties broken by position in `front`.
         // f1 order: 0 (1), 2 (1), 1 (2) -> 0 and 1 boundary, 2 gets (2-1)/1 = 1.
         // f2 order: 1 (1), 0 (2), 2 (2) -> 1 and 2 boundary, 0 gets (2-1)/1 = 1.
-        assert_eq!(
-            crowding_distance(&points, &[0, 1, 2]),
-            vec![f64::INFINITY, f64::INFINITY, f64::INFINITY]
-        );
+        assert_eq!(crowding_distance(&points, &[0, 1, 2]), vec![f64::INFINITY, f64::INFINITY, f64::INFINITY]);
     }
 }

@@ -41,11 +41,7 @@ fn validate<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> Result<(), Pare
     for (index, p) in points.iter().enumerate() {
         let p = p.as_ref();
         if p.len() != reference.len() {
-            return Err(ParetoError::DimensionMismatch {
-                index,
-                expected: reference.len(),
-                found: p.len(),
-            });
+            return Err(ParetoError::DimensionMismatch { index, expected: reference.len(), found: p.len() });
         }
         for (objective, &v) in p.iter().enumerate() {
             if v.is_nan() {
@@ -115,10 +111,7 @@ pub fn hypervolume<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> Result<f
 /// # Errors
 ///
 /// As [`hypervolume`].
-pub fn hypervolume_wfg<P: AsRef<[f64]>>(
-    points: &[P],
-    reference: &[f64],
-) -> Result<f64, ParetoError> {
+pub fn hypervolume_wfg<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> Result<f64, ParetoError> {
     validate(points, reference)?;
     let d = reference.len();
     let mut flat = filter_flat(points, reference);
@@ -133,10 +126,7 @@ fn inclhv(p: &[f64], reference: &[f64]) -> f64 {
 }
 
 fn hv1d(flat: &[f64], reference: &[f64]) -> f64 {
-    flat.iter()
-        .copied()
-        .min_by(|a, b| cmp_value(*a, *b))
-        .map_or(0.0, |m| reference[0] - m)
+    flat.iter().copied().min_by(|a, b| cmp_value(*a, *b)).map_or(0.0, |m| reference[0] - m)
 }
 
 fn hv2d(flat: &[f64], reference: &[f64]) -> f64 {
@@ -195,11 +185,7 @@ fn hv3d(flat: &[f64], reference: &[f64]) -> f64 {
         z_prev = z;
 
         // Weakly dominated by a point with x' <= x and y' <= y?
-        if front
-            .range(..=Key(x))
-            .next_back()
-            .is_some_and(|(_, &py)| py <= y)
-        {
+        if front.range(..=Key(x)).next_back().is_some_and(|(_, &py)| py <= y) {
             continue;
         }
         // Height of the staircase just left of x.
@@ -251,16 +237,11 @@ fn nondominated_sorted(flat: &mut Vec<f64>, d: usize) {
         return;
     }
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        cmp_rev_lex(&flat[a * d..(a + 1) * d], &flat[b * d..(b + 1) * d])
-    });
+    order.sort_unstable_by(|&a, &b| cmp_rev_lex(&flat[a * d..(a + 1) * d], &flat[b * d..(b + 1) * d]));
     let mut out: Vec<f64> = Vec::with_capacity(flat.len());
     for r in order {
         let row = &flat[r * d..(r + 1) * d];
-        let weakly_dominated = out
-            .chunks_exact(d)
-            .rev()
-            .any(|k| k.iter().zip(row).all(|(a, b)| a <= b));
+        let weakly_dominated = out.chunks_exact(d).rev().any(|k| k.iter().zip(row).all(|(a, b)| a <= b));
         if !weakly_dominated {
             out.extend_from_slice(row);
         }
@@ -287,12 +268,7 @@ fn wfg(flat: &[f64], d: usize, reference: &[f64], base: Base) -> f64 {
         1 => return inclhv(flat, &reference[..d]),
         2 => {
             let (a, b) = flat.split_at(d);
-            let both: f64 = a
-                .iter()
-                .zip(b)
-                .zip(reference)
-                .map(|((&x, &y), &r)| r - x.max(y))
-                .product();
+            let both: f64 = a.iter().zip(b).zip(reference).map(|((&x, &y), &r)| r - x.max(y)).product();
             return inclhv(a, reference) + inclhv(b, reference) - both;
         }
         _ => {}
@@ -356,29 +332,18 @@ impl NormalizedHv {
     /// in every objective.
     pub fn new(ideal: Vec<f64>, nadir: Vec<f64>) -> Result<Self, ParetoError> {
         if ideal.len() != nadir.len() {
-            return Err(ParetoError::BoundsDimensionMismatch {
-                ideal: ideal.len(),
-                nadir: nadir.len(),
-            });
+            return Err(ParetoError::BoundsDimensionMismatch { ideal: ideal.len(), nadir: nadir.len() });
         }
         if ideal.is_empty() {
             return Err(ParetoError::EmptyReference);
         }
         for (objective, (&lo, &hi)) in ideal.iter().zip(&nadir).enumerate() {
             if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                return Err(ParetoError::InvalidBounds {
-                    objective,
-                    ideal: lo,
-                    nadir: hi,
-                });
+                return Err(ParetoError::InvalidBounds { objective, ideal: lo, nadir: hi });
             }
         }
         let reference = vec![DEFAULT_NORMALIZED_REFERENCE; ideal.len()];
-        Ok(Self {
-            ideal,
-            nadir,
-            reference,
-        })
+        Ok(Self { ideal, nadir, reference })
     }
 
     /// Normaliser whose ideal and nadir are the componentwise minimum and
@@ -399,11 +364,7 @@ impl NormalizedHv {
         for (index, p) in front.iter().enumerate() {
             let p = p.as_ref();
             if p.len() != d {
-                return Err(ParetoError::DimensionMismatch {
-                    index,
-                    expected: d,
-                    found: p.len(),
-                });
+                return Err(ParetoError::DimensionMismatch { index, expected: d, found: p.len() });
             }
             for (objective, &v) in p.iter().enumerate() {
                 if v.is_nan() {
@@ -431,9 +392,7 @@ impl NormalizedHv {
                 found: reference.len(),
             });
         }
-        if let Some((objective, &value)) =
-            reference.iter().enumerate().find(|(_, v)| !v.is_finite())
-        {
+        if let Some((objective, &value)) = reference.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(ParetoError::NonFiniteReference { objective, value });
         }
         self.reference = reference;
@@ -483,13 +442,7 @@ impl NormalizedHv {
     /// [`NormalizedHv::try_normalize`] for a checked version.
     #[must_use]
     pub fn normalize(&self, point: &[f64]) -> Vec<f64> {
-        assert_eq!(
-            point.len(),
-            self.dim(),
-            "point has {} objectives, normaliser has {}",
-            point.len(),
-            self.dim()
-        );
+        assert_eq!(point.len(), self.dim(), "point has {} objectives, normaliser has {}", point.len(), self.dim());
         self.normalize_unchecked(point)
     }
 
@@ -501,27 +454,16 @@ impl NormalizedHv {
     /// wrong, [`ParetoError::NanObjective`] (with `index` 0) on a NaN.
     pub fn try_normalize(&self, point: &[f64]) -> Result<Vec<f64>, ParetoError> {
         if point.len() != self.dim() {
-            return Err(ParetoError::DimensionMismatch {
-                index: 0,
-                expected: self.dim(),
-                found: point.len(),
-            });
+            return Err(ParetoError::DimensionMismatch { index: 0, expected: self.dim(), found: point.len() });
         }
         if let Some(objective) = point.iter().position(|v| v.is_nan()) {
-            return Err(ParetoError::NanObjective {
-                index: 0,
-                objective,
-            });
+            return Err(ParetoError::NanObjective { index: 0, objective });
         }
         Ok(self.normalize_unchecked(point))
     }
 
     fn normalize_unchecked(&self, point: &[f64]) -> Vec<f64> {
-        point
-            .iter()
-            .zip(self.ideal.iter().zip(&self.nadir))
-            .map(|(&v, (&lo, &hi))| (v - lo) / (hi - lo))
-            .collect()
+        point.iter().zip(self.ideal.iter().zip(&self.nadir)).map(|(&v, (&lo, &hi))| (v - lo) / (hi - lo)).collect()
     }
 
     /// Hypervolume of `points` (raw objective values) after normalisation,
@@ -536,11 +478,7 @@ impl NormalizedHv {
         for (index, p) in points.iter().enumerate() {
             let p = p.as_ref();
             if p.len() != self.dim() {
-                return Err(ParetoError::DimensionMismatch {
-                    index,
-                    expected: self.dim(),
-                    found: p.len(),
-                });
+                return Err(ParetoError::DimensionMismatch { index, expected: self.dim(), found: p.len() });
             }
             if let Some(objective) = p.iter().position(|v| v.is_nan()) {
                 return Err(ParetoError::NanObjective { index, objective });
@@ -557,15 +495,9 @@ impl NormalizedHv {
     ///
     /// [`ParetoError::InvalidReferenceVolume`] unless `true_front_hv` is
     /// positive and finite, and the errors of [`NormalizedHv::hypervolume`].
-    pub fn ratio<P: AsRef<[f64]>>(
-        &self,
-        points: &[P],
-        true_front_hv: f64,
-    ) -> Result<f64, ParetoError> {
+    pub fn ratio<P: AsRef<[f64]>>(&self, points: &[P], true_front_hv: f64) -> Result<f64, ParetoError> {
         if !(true_front_hv.is_finite() && true_front_hv > 0.0) {
-            return Err(ParetoError::InvalidReferenceVolume {
-                value: true_front_hv,
-            });
+            return Err(ParetoError::InvalidReferenceVolume { value: true_front_hv });
         }
         Ok(self.hypervolume(points)? / true_front_hv)
     }
@@ -609,11 +541,7 @@ mod tests {
                     }
                 }
             }
-            let vol: f64 = corner
-                .iter()
-                .zip(reference)
-                .map(|(&c, &r)| (r - c).max(0.0))
-                .product();
+            let vol: f64 = corner.iter().zip(reference).map(|(&c, &r)| (r - c).max(0.0)).product();
             if mask.count_ones() % 2 == 1 {
                 total += vol;
             } else {
@@ -624,9 +552,7 @@ mod tests {
     }
 
     fn random_points(rng: &mut ChaCha8Rng, n: usize, d: usize, scale: f64) -> Vec<Vec<f64>> {
-        (0..n)
-            .map(|_| (0..d).map(|_| rng.random::<f64>() * scale).collect())
-            .collect()
+        (0..n).map(|_| (0..d).map(|_| rng.random::<f64>() * scale).collect()).collect()
     }
 
     /// Points on the simplex-like surface sum(x) = 1 (all mutually
@@ -686,32 +612,20 @@ mod tests {
         assert_close(hv(&[vec![1.0, 1.0, 1.0]], &r), 1.0);
         // (0,0,1), (0,1,0), (1,0,0) w.r.t. (2,2,2): the union is [0,2]^3
         // minus [0,1)^3 = 8 - 1 = 7.
-        let e = vec![
-            vec![0.0, 0.0, 1.0],
-            vec![0.0, 1.0, 0.0],
-            vec![1.0, 0.0, 0.0],
-        ];
+        let e = vec![vec![0.0, 0.0, 1.0], vec![0.0, 1.0, 0.0], vec![1.0, 0.0, 0.0]];
         assert_close(hv(&e, &r), 7.0);
         assert_close(hv_wfg(&e, &r), 7.0);
         // (1,2,3), (2,3,1), (3,1,2) w.r.t. (4,4,4), inclusion-exclusion:
         //   boxes 3*2*1 + 2*1*3 + 1*3*2 = 18,
         //   pairs (2,3,3):2, (3,2,3):2, (3,3,2):2 -> 6,
         //   triple (3,3,3): 1  => 18 - 6 + 1 = 13.
-        let s = vec![
-            vec![1.0, 2.0, 3.0],
-            vec![2.0, 3.0, 1.0],
-            vec![3.0, 1.0, 2.0],
-        ];
+        let s = vec![vec![1.0, 2.0, 3.0], vec![2.0, 3.0, 1.0], vec![3.0, 1.0, 2.0]];
         let r4 = [4.0, 4.0, 4.0];
         assert_close(hv(&s, &r4), 13.0);
         assert_close(hv_wfg(&s, &r4), 13.0);
         // Plus a dominated point, a duplicate and a point outside: still 13.
         let mut s2 = s.clone();
-        s2.extend([
-            vec![3.0, 3.0, 3.0],
-            vec![1.0, 2.0, 3.0],
-            vec![0.0, 0.0, 4.0],
-        ]);
+        s2.extend([vec![3.0, 3.0, 3.0], vec![1.0, 2.0, 3.0], vec![0.0, 0.0, 4.0]]);
         assert_close(hv(&s2, &r4), 13.0);
         assert_close(hv_wfg(&s2, &r4), 13.0);
         // Two stacked slabs: (0,0,1) and (1,1,0) w.r.t. (2,2,2):
@@ -724,9 +638,7 @@ mod tests {
     fn hand_4d_and_5d() {
         // Unit offsets e_k w.r.t. (2,..,2): union = [0,2]^d minus [0,1)^d.
         for d in [4, 5] {
-            let pts: Vec<Vec<f64>> = (0..d)
-                .map(|k| (0..d).map(|j| if j == k { 1.0 } else { 0.0 }).collect())
-                .collect();
+            let pts: Vec<Vec<f64>> = (0..d).map(|k| (0..d).map(|j| if j == k { 1.0 } else { 0.0 }).collect()).collect();
             let r = vec![2.0; d];
             let want = f64::from((1_u32 << d) - 1);
             assert_close(hv(&pts, &r), want);
@@ -738,20 +650,11 @@ mod tests {
         assert_close(hv(&two, &[2.0; 4]), 12.0);
         assert_close(hv_wfg(&two, &[2.0; 4]), 12.0);
         // 4-D: one box of side 2 plus a dominated point and an outside point.
-        let boxy = vec![
-            vec![1.0; 4],
-            vec![2.0; 4],
-            vec![0.0, 0.0, 0.0, 5.0],
-            vec![1.5, 1.0, 2.0, 1.0],
-        ];
+        let boxy = vec![vec![1.0; 4], vec![2.0; 4], vec![0.0, 0.0, 0.0, 5.0], vec![1.5, 1.0, 2.0, 1.0]];
         assert_close(hv(&boxy, &[3.0; 4]), 16.0);
         assert_close(hv_wfg(&boxy, &[3.0; 4]), 16.0);
         // 5-D: box [0, (1,2,3,4,5)] = 120, with dominated points inside.
-        let five = vec![
-            vec![0.0; 5],
-            vec![0.5, 1.0, 1.5, 2.0, 2.5],
-            vec![0.0, 0.0, 0.0, 0.0, 4.0],
-        ];
+        let five = vec![vec![0.0; 5], vec![0.5, 1.0, 1.5, 2.0, 2.5], vec![0.0, 0.0, 0.0, 0.0, 4.0]];
         let r5 = [1.0, 2.0, 3.0, 4.0, 5.0];
         assert_close(hv(&five, &r5), 120.0);
         assert_close(hv_wfg(&five, &r5), 120.0);
@@ -769,11 +672,7 @@ mod tests {
         let r = [1.0, 1.0];
         for trial in 0..50 {
             let n = rng.random_range(1..60);
-            let pts = if trial % 2 == 0 {
-                random_points(&mut rng, n, 2, 1.2)
-            } else {
-                random_front(&mut rng, n, 2)
-            };
+            let pts = if trial % 2 == 0 { random_points(&mut rng, n, 2, 1.2) } else { random_front(&mut rng, n, 2) };
             assert_close(hv_wfg(&pts, &r), hv(&pts, &r));
         }
     }
@@ -784,11 +683,7 @@ mod tests {
         let r = [1.0, 1.0, 1.0];
         for trial in 0..50 {
             let n = rng.random_range(1..50);
-            let pts = if trial % 2 == 0 {
-                random_points(&mut rng, n, 3, 1.2)
-            } else {
-                random_front(&mut rng, n, 3)
-            };
+            let pts = if trial % 2 == 0 { random_points(&mut rng, n, 3, 1.2) } else { random_front(&mut rng, n, 3) };
             assert_close(hv_wfg(&pts, &r), hv(&pts, &r));
         }
     }
@@ -801,13 +696,8 @@ mod tests {
             let r = vec![5.0; d];
             for _ in 0..30 {
                 let n = rng.random_range(1..30);
-                let pts: Vec<Vec<f64>> = (0..n)
-                    .map(|_| {
-                        (0..d)
-                            .map(|_| f64::from(rng.random_range(0..6_u32)))
-                            .collect()
-                    })
-                    .collect();
+                let pts: Vec<Vec<f64>> =
+                    (0..n).map(|_| (0..d).map(|_| f64::from(rng.random_range(0..6_u32))).collect()).collect();
                 assert_close(hv(&pts, &r), hv_wfg(&pts, &r));
             }
         }
@@ -820,11 +710,8 @@ mod tests {
             let r = vec![1.0; d];
             for trial in 0..20 {
                 let n = rng.random_range(1..25);
-                let pts = if trial % 2 == 0 {
-                    random_points(&mut rng, n, d, 1.1)
-                } else {
-                    random_front(&mut rng, n, d)
-                };
+                let pts =
+                    if trial % 2 == 0 { random_points(&mut rng, n, d, 1.1) } else { random_front(&mut rng, n, d) };
                 assert_close(hv(&pts, &r), hv_wfg(&pts, &r));
             }
         }
@@ -867,33 +754,19 @@ mod tests {
         let pts = vec![vec![1.0, 2.0], vec![1.0, 2.0, 3.0]];
         assert_eq!(
             hypervolume(&pts, &[4.0, 4.0]),
-            Err(ParetoError::DimensionMismatch {
-                index: 1,
-                expected: 2,
-                found: 3
-            })
+            Err(ParetoError::DimensionMismatch { index: 1, expected: 2, found: 3 })
         );
         assert_eq!(
             hypervolume_wfg(&pts, &[4.0, 4.0]),
-            Err(ParetoError::DimensionMismatch {
-                index: 1,
-                expected: 2,
-                found: 3
-            })
+            Err(ParetoError::DimensionMismatch { index: 1, expected: 2, found: 3 })
         );
         assert_eq!(
             hypervolume(&[vec![1.0, f64::NAN]], &[4.0, 4.0]),
-            Err(ParetoError::NanObjective {
-                index: 0,
-                objective: 1
-            })
+            Err(ParetoError::NanObjective { index: 0, objective: 1 })
         );
         assert_eq!(
             hypervolume(&[vec![1.0, f64::NEG_INFINITY]], &[4.0, 4.0]),
-            Err(ParetoError::NegativeInfinity {
-                index: 0,
-                objective: 1
-            })
+            Err(ParetoError::NegativeInfinity { index: 0, objective: 1 })
         );
         assert!(matches!(
             hypervolume(&[vec![1.0, 1.0]], &[f64::NAN, 4.0]),
@@ -906,12 +779,7 @@ mod tests {
         let none: Vec<Vec<f64>> = Vec::new();
         assert_eq!(hypervolume(&none, &[]), Err(ParetoError::EmptyReference));
         // Error messages are readable.
-        let msg = ParetoError::DimensionMismatch {
-            index: 1,
-            expected: 2,
-            found: 3,
-        }
-        .to_string();
+        let msg = ParetoError::DimensionMismatch { index: 1, expected: 2, found: 3 }.to_string();
         assert_eq!(msg, "point 1 has 3 objectives, expected 2");
     }
 
@@ -944,11 +812,7 @@ mod tests {
         assert_close(true_hv, 0.21);
         assert_close(n.ratio(&front, true_hv).expect("valid"), 1.0);
         // Only (2,10) found: 0.1 * 1.1 = 0.11 -> ratio 0.11 / 0.21.
-        assert_close(
-            n.ratio(&[vec![2.0, 10.0], vec![3.0, 40.0]], true_hv)
-                .expect("valid"),
-            0.11 / 0.21,
-        );
+        assert_close(n.ratio(&[vec![2.0, 10.0], vec![3.0, 40.0]], true_hv).expect("valid"), 0.11 / 0.21);
         // Custom reference (2, 2): (0.5, 0.5) -> 1.5^2.
         let n2 = n.clone().with_reference_value(2.0).expect("finite");
         assert_close(n2.hypervolume(&[vec![1.0, 20.0]]).expect("valid"), 2.25);
@@ -966,40 +830,19 @@ mod tests {
             NormalizedHv::new(vec![0.0], vec![1.0, 1.0]),
             Err(ParetoError::BoundsDimensionMismatch { ideal: 1, nadir: 2 })
         );
-        assert_eq!(
-            NormalizedHv::new(vec![], vec![]),
-            Err(ParetoError::EmptyReference)
-        );
+        assert_eq!(NormalizedHv::new(vec![], vec![]), Err(ParetoError::EmptyReference));
         let empty: Vec<Vec<f64>> = Vec::new();
-        assert_eq!(
-            NormalizedHv::from_front(&empty),
-            Err(ParetoError::EmptyFront)
-        );
+        assert_eq!(NormalizedHv::from_front(&empty), Err(ParetoError::EmptyFront));
         let n = NormalizedHv::new(vec![0.0, 0.0], vec![1.0, 1.0]).expect("valid");
-        assert!(matches!(
-            n.try_normalize(&[1.0]),
-            Err(ParetoError::DimensionMismatch { .. })
-        ));
-        assert!(matches!(
-            n.try_normalize(&[1.0, f64::NAN]),
-            Err(ParetoError::NanObjective { objective: 1, .. })
-        ));
+        assert!(matches!(n.try_normalize(&[1.0]), Err(ParetoError::DimensionMismatch { .. })));
+        assert!(matches!(n.try_normalize(&[1.0, f64::NAN]), Err(ParetoError::NanObjective { objective: 1, .. })));
         assert!(matches!(
             n.hypervolume(&[vec![0.5, 0.5], vec![0.5]]),
             Err(ParetoError::DimensionMismatch { index: 1, .. })
         ));
-        assert!(matches!(
-            n.ratio(&[vec![0.5, 0.5]], 0.0),
-            Err(ParetoError::InvalidReferenceVolume { .. })
-        ));
-        assert!(matches!(
-            n.clone().with_reference(vec![1.0]),
-            Err(ParetoError::DimensionMismatch { .. })
-        ));
-        assert!(matches!(
-            n.with_reference_value(f64::NAN),
-            Err(ParetoError::NonFiniteReference { .. })
-        ));
+        assert!(matches!(n.ratio(&[vec![0.5, 0.5]], 0.0), Err(ParetoError::InvalidReferenceVolume { .. })));
+        assert!(matches!(n.clone().with_reference(vec![1.0]), Err(ParetoError::DimensionMismatch { .. })));
+        assert!(matches!(n.with_reference_value(f64::NAN), Err(ParetoError::NonFiniteReference { .. })));
     }
 
     #[test]

@@ -94,9 +94,7 @@ mod sort;
 pub use crowding::crowding_distance;
 pub use error::ParetoError;
 pub use hypervolume::{DEFAULT_NORMALIZED_REFERENCE, NormalizedHv, hypervolume, hypervolume_wfg};
-pub use sort::{
-    fast_non_dominated_sort, non_dominated_sort_constrained, pareto_front_indices, ranks,
-};
+pub use sort::{fast_non_dominated_sort, non_dominated_sort_constrained, pareto_front_indices, ranks};
 
 /// Pareto dominance in minimisation form: `a` dominates `b` when `a` is no
 /// worse than `b` in every objective and strictly better in at least one.

@@ -44,10 +44,7 @@ fn debug_check_dims<P: AsRef<[f64]>>(points: &[P]) {
         && let Some(first) = points.first()
     {
         let m = first.as_ref().len();
-        debug_assert!(
-            points.iter().all(|p| p.as_ref().len() == m),
-            "points of different dimension"
-        );
+        debug_assert!(points.iter().all(|p| p.as_ref().len() == m), "points of different dimension");
     }
 }
 
@@ -71,11 +68,7 @@ pub fn fast_non_dominated_sort<P: AsRef<[f64]>>(points: &[P]) -> Vec<Vec<usize>>
     let Some(first) = points.first() else {
         return Vec::new();
     };
-    let mut fronts = if first.as_ref().len() == 2 {
-        sort_2d(points)
-    } else {
-        sort_ens_bs(points)
-    };
+    let mut fronts = if first.as_ref().len() == 2 { sort_2d(points) } else { sort_ens_bs(points) };
     for front in &mut fronts {
         front.sort_unstable();
     }
@@ -119,12 +112,7 @@ fn sort_ens_bs<P: AsRef<[f64]>>(points: &[P]) -> Vec<Vec<usize>> {
     for i in order {
         let p = points[i].as_ref();
         // Recently added members are the most likely dominators: scan backwards.
-        let dominated_by = |front: &Vec<usize>| {
-            front
-                .iter()
-                .rev()
-                .any(|&j| dominates(points[j].as_ref(), p))
-        };
+        let dominated_by = |front: &Vec<usize>| front.iter().rev().any(|&j| dominates(points[j].as_ref(), p));
         let (mut lo, mut hi) = (0, fronts.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -161,8 +149,7 @@ pub fn pareto_front_indices<P: AsRef<[f64]>>(points: &[P]) -> Vec<usize> {
         let is_dominated = if two_d {
             // In lexicographic order the last kept point has the smallest
             // second objective among the kept ones.
-            kept.last()
-                .is_some_and(|&j| dominates(points[j].as_ref(), p))
+            kept.last().is_some_and(|&j| dominates(points[j].as_ref(), p))
         } else {
             kept.iter().rev().any(|&j| dominates(points[j].as_ref(), p))
         };
@@ -208,21 +195,13 @@ pub fn non_dominated_sort_constrained<P: AsRef<[f64]>>(
     violations: &[f64],
 ) -> Result<Vec<Vec<usize>>, ParetoError> {
     if points.len() != violations.len() {
-        return Err(ParetoError::LengthMismatch {
-            points: points.len(),
-            violations: violations.len(),
-        });
+        return Err(ParetoError::LengthMismatch { points: points.len(), violations: violations.len() });
     }
-    if let Some((index, &value)) = violations
-        .iter()
-        .enumerate()
-        .find(|&(_, &v)| v.is_nan() || v < 0.0)
-    {
+    if let Some((index, &value)) = violations.iter().enumerate().find(|&(_, &v)| v.is_nan() || v < 0.0) {
         return Err(ParetoError::InvalidViolation { index, value });
     }
 
-    let (feasible, mut infeasible): (Vec<usize>, Vec<usize>) =
-        (0..points.len()).partition(|&i| violations[i] == 0.0);
+    let (feasible, mut infeasible): (Vec<usize>, Vec<usize>) = (0..points.len()).partition(|&i| violations[i] == 0.0);
 
     let feasible_points: Vec<&[f64]> = feasible.iter().map(|&i| points[i].as_ref()).collect();
     let mut fronts: Vec<Vec<usize>> = fast_non_dominated_sort(&feasible_points)
@@ -253,9 +232,8 @@ mod tests {
         let mut remaining: Vec<usize> = (0..points.len()).collect();
         let mut fronts = Vec::new();
         while !remaining.is_empty() {
-            let (front, rest): (Vec<usize>, Vec<usize>) = remaining
-                .iter()
-                .partition(|&&i| !remaining.iter().any(|&j| dominates(&points[j], &points[i])));
+            let (front, rest): (Vec<usize>, Vec<usize>) =
+                remaining.iter().partition(|&&i| !remaining.iter().any(|&j| dominates(&points[j], &points[i])));
             fronts.push(front);
             remaining = rest;
         }
@@ -263,13 +241,7 @@ mod tests {
     }
 
     fn random_int_points(rng: &mut ChaCha8Rng, n: usize, m: usize, max: u32) -> Vec<Vec<f64>> {
-        (0..n)
-            .map(|_| {
-                (0..m)
-                    .map(|_| f64::from(rng.random_range(0..=max)))
-                    .collect()
-            })
-            .collect()
+        (0..n).map(|_| (0..m).map(|_| f64::from(rng.random_range(0..=max))).collect()).collect()
     }
 
     fn check_against_brute_force(m: usize, seed: u64) {
@@ -323,13 +295,8 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for m in [2, 3, 4] {
             for _ in 0..10 {
-                let points: Vec<Vec<f64>> = (0..300)
-                    .map(|_| (0..m).map(|_| rng.random::<f64>()).collect())
-                    .collect();
-                assert_eq!(
-                    fast_non_dominated_sort(&points),
-                    brute_force_fronts(&points)
-                );
+                let points: Vec<Vec<f64>> = (0..300).map(|_| (0..m).map(|_| rng.random::<f64>()).collect()).collect();
+                assert_eq!(fast_non_dominated_sort(&points), brute_force_fronts(&points));
             }
         }
     }
@@ -346,10 +313,7 @@ mod tests {
             vec![2.0, 5.0], // 6: front 2 (dominated by 7)
             vec![1.0, 5.0], // 7: front 1 (dominated by 0 only)
         ];
-        assert_eq!(
-            fast_non_dominated_sort(&points),
-            vec![vec![0, 1, 2, 4], vec![3, 7], vec![5, 6]]
-        );
+        assert_eq!(fast_non_dominated_sort(&points), vec![vec![0, 1, 2, 4], vec![3, 7], vec![5, 6]]);
         assert_eq!(pareto_front_indices(&points), vec![0, 1, 2, 4]);
         assert_eq!(ranks(&points), vec![0, 0, 0, 1, 0, 2, 2, 1]);
     }
@@ -386,12 +350,7 @@ mod tests {
 
     #[test]
     fn sort_with_nan_does_not_panic() {
-        let points = vec![
-            vec![f64::NAN, 1.0],
-            vec![1.0, 1.0],
-            vec![2.0, f64::NAN],
-            vec![0.5, 2.0],
-        ];
+        let points = vec![vec![f64::NAN, 1.0], vec![1.0, 1.0], vec![2.0, f64::NAN], vec![0.5, 2.0]];
         let fronts = fast_non_dominated_sort(&points);
         assert_eq!(fronts.iter().map(Vec::len).sum::<usize>(), 4);
         let points3: Vec<Vec<f64>> = points.iter().map(|p| vec![p[0], p[1], 0.0]).collect();
@@ -412,10 +371,7 @@ mod tests {
         ];
         let viol = [0.5, 0.0, 0.0, 0.2, 0.0, 0.2, 1.0];
         let fronts = non_dominated_sort_constrained(&points, &viol).expect("valid input");
-        assert_eq!(
-            fronts,
-            vec![vec![1, 4], vec![2], vec![3, 5], vec![0], vec![6]]
-        );
+        assert_eq!(fronts, vec![vec![1, 4], vec![2], vec![3, 5], vec![0], vec![6]]);
     }
 
     #[test]
@@ -427,29 +383,18 @@ mod tests {
             let m = rng.random_range(2..=4);
             let points = random_int_points(&mut rng, n, m, 4);
             let viol: Vec<f64> = (0..n)
-                .map(|_| {
-                    if rng.random_bool(0.5) {
-                        0.0
-                    } else {
-                        f64::from(rng.random_range(1..4_u32)) / 4.0
-                    }
-                })
+                .map(|_| if rng.random_bool(0.5) { 0.0 } else { f64::from(rng.random_range(1..4_u32)) / 4.0 })
                 .collect();
             let mut remaining: Vec<usize> = (0..n).collect();
             let mut expected = Vec::new();
             while !remaining.is_empty() {
                 let (front, rest): (Vec<usize>, Vec<usize>) = remaining.iter().partition(|&&i| {
-                    !remaining
-                        .iter()
-                        .any(|&j| constrained_dominates(&points[j], viol[j], &points[i], viol[i]))
+                    !remaining.iter().any(|&j| constrained_dominates(&points[j], viol[j], &points[i], viol[i]))
                 });
                 expected.push(front);
                 remaining = rest;
             }
-            assert_eq!(
-                non_dominated_sort_constrained(&points, &viol).expect("valid input"),
-                expected
-            );
+            assert_eq!(non_dominated_sort_constrained(&points, &viol).expect("valid input"), expected);
         }
     }
 
@@ -458,17 +403,11 @@ mod tests {
         let points = vec![vec![1.0, 2.0], vec![2.0, 1.0]];
         assert_eq!(
             non_dominated_sort_constrained(&points, &[0.0]),
-            Err(ParetoError::LengthMismatch {
-                points: 2,
-                violations: 1
-            })
+            Err(ParetoError::LengthMismatch { points: 2, violations: 1 })
         );
         assert_eq!(
             non_dominated_sort_constrained(&points, &[0.0, -1.0]),
-            Err(ParetoError::InvalidViolation {
-                index: 1,
-                value: -1.0
-            })
+            Err(ParetoError::InvalidViolation { index: 1, value: -1.0 })
         );
         assert!(matches!(
             non_dominated_sort_constrained(&points, &[f64::NAN, 0.0]),

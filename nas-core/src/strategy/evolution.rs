@@ -90,12 +90,7 @@ impl<A: Architecture> RegularizedEvolution<A> {
     /// [`RegularizedEvolutionConfig::validate`]); out-of-range values are clamped
     /// to the nearest valid one.
     pub fn new(config: RegularizedEvolutionConfig) -> Self {
-        RegularizedEvolution {
-            config,
-            population: VecDeque::new(),
-            seen: BTreeSet::new(),
-            pending: BTreeSet::new(),
-        }
+        RegularizedEvolution { config, population: VecDeque::new(), seen: BTreeSet::new(), pending: BTreeSet::new() }
     }
 
     /// The configuration.
@@ -226,12 +221,8 @@ mod tests {
     fn single_objective_tournament_picks_the_best_and_failures_lose() {
         let problem = Problem::new(vec![Objective::natural(Metric::Accuracy)], vec![]);
         let eval = ToyEval::with_failures();
-        let members: Vec<Evaluated<ToyArch>> = ToySpace
-            .enumerate()
-            .expect("enumerates")
-            .step_by(41)
-            .map(|a| toy_evaluated(&eval, &problem, &a))
-            .collect();
+        let members: Vec<Evaluated<ToyArch>> =
+            ToySpace.enumerate().expect("enumerates").step_by(41).map(|a| toy_evaluated(&eval, &problem, &a)).collect();
         assert!(members.iter().any(|m| m.objectives.is_none()));
         let refs: Vec<&Evaluated<ToyArch>> = members.iter().collect();
         let best = crate::strategy::select_best(&refs).expect("non-empty");

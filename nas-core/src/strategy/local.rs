@@ -239,7 +239,8 @@ impl<A: Architecture, S: Neighbors<Arch = A>> SearchStrategy<S> for LocalSearch<
             self.archive.clear();
             self.explored.clear();
             self.expanding = None;
-            self.restart_left = if self.restarts == 0 { self.config.initial_samples } else { self.config.restart_samples }.max(1);
+            self.restart_left =
+                if self.restarts == 0 { self.config.initial_samples } else { self.config.restart_samples }.max(1);
             self.restarts += 1;
         }
         out
@@ -291,7 +292,9 @@ mod tests {
         c.validate().expect("valid");
         assert!(serde_json::from_str::<LocalSearchConfig>("{\"shuffle\": true}").is_err());
         let bad = LocalSearchConfig { restart_samples: 0, ..Default::default() };
-        assert!(matches!(bad.validate(), Err(crate::NasError::InvalidValue { field, .. }) if field == "restart_samples"));
+        assert!(
+            matches!(bad.validate(), Err(crate::NasError::InvalidValue { field, .. }) if field == "restart_samples")
+        );
     }
 
     #[test]

@@ -60,7 +60,10 @@ impl RandomSearchConfig {
 enum Mode<A> {
     Undecided,
     /// Incremental Fisher–Yates over the enumeration: `pool[..cursor]` is drawn.
-    Enumerated { pool: Vec<A>, cursor: usize },
+    Enumerated {
+        pool: Vec<A>,
+        cursor: usize,
+    },
     Rejection,
 }
 

@@ -118,12 +118,8 @@ impl Neighbors for ToySpace {
 }
 
 /// Accuracy gain of each value of each gene (gene 3's last value is a trap).
-const GAIN: [[f64; 5]; TOY_LEN] = [
-    [0.0, 3.0, 5.0, 6.0, 6.5],
-    [0.0, 4.0, 4.5, 8.0, 9.0],
-    [0.0, 1.0, 5.0, 5.5, 10.0],
-    [0.0, 6.0, 7.0, 7.5, 5.0],
-];
+const GAIN: [[f64; 5]; TOY_LEN] =
+    [[0.0, 3.0, 5.0, 6.0, 6.5], [0.0, 4.0, 4.5, 8.0, 9.0], [0.0, 1.0, 5.0, 5.5, 10.0], [0.0, 6.0, 7.0, 7.5, 5.0]];
 /// Latency cost per unit of each gene.
 const COST: [f64; TOY_LEN] = [1.0, 1.3, 1.7, 2.2];
 
@@ -422,4 +418,41 @@ mod tests {
         let shared = as_bits(&constrained).iter().filter(|p| f.contains(p)).count();
         assert!(shared < front.len());
     }
+}
+
+#[cfg(test)]
+mod scratch {
+use super::*;
+use crate::strategy::*;
+
+
+fn first_full<St: SearchStrategy<ToySpace>>(make: impl Fn() -> St, problem: &crate::Problem, budget: usize) -> Vec<Option<usize>> {
+    let truth = true_front(&ToySpace, problem);
+    (0..10).map(|seed| {
+        let trials = run_toy(&ToySpace, &ToyEval::new(), problem, &mut make(), budget, seed);
+        (1..=trials.len()).find(|&k| trials_front(&trials[..k], problem) == truth)
+    }).collect()
+}
+
+#[test]
+#[ignore]
+fn explore() {
+    for problem in [toy_problem(), toy_constrained_problem()] {
+        println!("front size {}", true_front(&ToySpace, &problem).len());
+        println!("random  {:?}", first_full(RandomSearch::<ToyArch>::default, &problem, 625));
+        println!("evo     {:?}", first_full(RegularizedEvolution::<ToyArch>::default, &problem, 625));
+        println!("evo20   {:?}", first_full(|| RegularizedEvolutionConfig{population_size:20, sample_size:5, ..Default::default()}.init::<ToyArch>(), &problem, 625));
+        println!("nsga2   {:?}", first_full(Nsga2::<ToyArch>::default, &problem, 625));
+        println!("local   {:?}", first_full(LocalSearch::<ToyArch>::default, &problem, 625));
+        println!("localfi {:?}", first_full(|| LocalSearchConfig{first_improvement:true, ..Default::default()}.init::<ToyArch>(), &problem, 625));
+        for b in [40, 60, 100, 150] {
+            let r = mean_hv_ratio(RandomSearch::<ToyArch>::default, &problem, b, 10);
+            let e = mean_hv_ratio(RegularizedEvolution::<ToyArch>::default, &problem, b, 10);
+            let e2 = mean_hv_ratio(|| RegularizedEvolutionConfig{population_size:20, sample_size:5, ..Default::default()}.init::<ToyArch>(), &problem, b, 10);
+            let n = mean_hv_ratio(Nsga2::<ToyArch>::default, &problem, b, 10);
+            let l = mean_hv_ratio(LocalSearch::<ToyArch>::default, &problem, b, 10);
+            println!("budget {b}: random {r:.4} evo {e:.4} evo20 {e2:.4} nsga2 {n:.4} local {l:.4}");
+        }
+    }
+}
 }

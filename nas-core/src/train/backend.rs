@@ -180,7 +180,8 @@ impl ThroughputBench {
     pub fn new(backend: Backend, batch_size: usize, image_size: usize) -> Self {
         let device = backend.device().autodiff();
         let model = super::trainer::init_seeded(7, &device, || ReferenceCnn::new(3, 10, &device));
-        let images = Tensor::<4>::random([batch_size, 3, image_size, image_size], Distribution::Normal(0.0, 1.0), &device);
+        let images =
+            Tensor::<4>::random([batch_size, 3, image_size, image_size], Distribution::Normal(0.0, 1.0), &device);
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let labels: Vec<i64> = (0..batch_size).map(|_| rng.random_range(0..10)).collect();
         let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &device);

@@ -305,7 +305,10 @@ impl ImageDataset {
         }
         train.shuffle(&mut rng);
         val.shuffle(&mut rng);
-        Ok((self.select(&train).with_name(format!("{}/train", self.name)), self.select(&val).with_name(format!("{}/val", self.name))))
+        Ok((
+            self.select(&train).with_name(format!("{}/train", self.name)),
+            self.select(&val).with_name(format!("{}/val", self.name)),
+        ))
     }
 
     /// A random subset of `n` images (all of them, shuffled, when `n >= len`),

@@ -1,10 +1,10 @@
 //! The training evaluator: builds each candidate's network, trains it and reports
 //! validation accuracy, loss and training time.
 
+use super::TrainableSpace;
 use super::backend::Backend;
 use super::data::ImageDataset;
 use super::trainer::{TrainConfig, TrainFailure, TrainProgress, init_seeded, panic_message, train_classifier};
-use super::TrainableSpace;
 use crate::error::NasError;
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
 use crate::metric::{Metric, MetricMap};
@@ -28,7 +28,13 @@ pub struct TrainingEvaluator<S: TrainableSpace> {
 
 impl<S: TrainableSpace> TrainingEvaluator<S> {
     /// An evaluator training architectures of `space` on `train`, validated on `val`.
-    pub fn new(space: Arc<S>, train: Arc<ImageDataset>, val: Arc<ImageDataset>, config: TrainConfig, backend: Backend) -> Self {
+    pub fn new(
+        space: Arc<S>,
+        train: Arc<ImageDataset>,
+        val: Arc<ImageDataset>,
+        config: TrainConfig,
+        backend: Backend,
+    ) -> Self {
         TrainingEvaluator { space, train, val, config, backend }
     }
 
@@ -60,7 +66,10 @@ impl<S: TrainableSpace> TrainingEvaluator<S> {
                 return Err(NasError::InvalidValue {
                     field: format!("{which} dataset `{}` classes", ds.name()),
                     value: ds.num_classes().to_string(),
-                    allowed: format!("at most the {classes} classes the networks of space `{}` predict", self.space.name()),
+                    allowed: format!(
+                        "at most the {classes} classes the networks of space `{}` predict",
+                        self.space.name()
+                    ),
                 });
             }
             if ds.is_empty() {
@@ -96,7 +105,10 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
             let f = p.fraction();
             if f - last >= 0.01 || p.step == p.steps_per_epoch {
                 last = f;
-                ctx.report(&format!("epoch {}/{} step {}/{} loss {:.4}", p.epoch, p.epochs, p.step, p.steps_per_epoch, p.loss), f);
+                ctx.report(
+                    &format!("epoch {}/{} step {}/{} loss {:.4}", p.epoch, p.epochs, p.step, p.steps_per_epoch, p.loss),
+                    f,
+                );
             }
         };
         match train_classifier(model, &self.train, &self.val, &self.config, ctx.seed, &device, &mut report) {
@@ -229,7 +241,9 @@ mod tests {
         }
         let ev = evaluator([3, 8, 8], cfg);
         match ev.evaluate(&Width(8), &EvalContext::with_seed(1)) {
-            Err(EvalError::Fatal(NasError::InvalidValue { field, .. })) => assert!(field.contains("image shape"), "{field}"),
+            Err(EvalError::Fatal(NasError::InvalidValue { field, .. })) => {
+                assert!(field.contains("image shape"), "{field}")
+            }
             other => panic!("expected a fatal shape error, got {other:?}"),
         }
     }

@@ -77,7 +77,11 @@ pub fn load_mnist_idx(images: &Path, labels: &Path) -> Result<ImageDataset> {
     }
     let magic = be_u32(&img, 0);
     if magic != 2051 {
-        return Err(format_err(images, 0, format!("bad magic number {magic:#010x}: expected 0x00000803 (idx3 ubyte images)")));
+        return Err(format_err(
+            images,
+            0,
+            format!("bad magic number {magic:#010x}: expected 0x00000803 (idx3 ubyte images)"),
+        ));
     }
     let (n, rows, cols) = (be_u32(&img, 4) as usize, be_u32(&img, 8) as usize, be_u32(&img, 12) as usize);
     let want = 16 + n * rows * cols;
@@ -85,7 +89,10 @@ pub fn load_mnist_idx(images: &Path, labels: &Path) -> Result<ImageDataset> {
         return Err(format_err(
             images,
             0,
-            format!("{} bytes but the header announces {n} images of {rows}x{cols} ({want} bytes); truncated?", img.len()),
+            format!(
+                "{} bytes but the header announces {n} images of {rows}x{cols} ({want} bytes); truncated?",
+                img.len()
+            ),
         ));
     }
     let lab = read_maybe_gz(labels)?;
@@ -94,7 +101,11 @@ pub fn load_mnist_idx(images: &Path, labels: &Path) -> Result<ImageDataset> {
     }
     let magic = be_u32(&lab, 0);
     if magic != 2049 {
-        return Err(format_err(labels, 0, format!("bad magic number {magic:#010x}: expected 0x00000801 (idx1 ubyte labels)")));
+        return Err(format_err(
+            labels,
+            0,
+            format!("bad magic number {magic:#010x}: expected 0x00000801 (idx1 ubyte labels)"),
+        ));
     }
     let n_lab = be_u32(&lab, 4) as usize;
     if lab.len() != 8 + n_lab {
@@ -185,14 +196,18 @@ pub fn load_cifar10_files<P: AsRef<Path>>(paths: &[P]) -> Result<ImageDataset> {
 /// whichever exist, at least one) or the test batch (`test_batch.bin`) from `dir`
 /// or from its `cifar-10-batches-bin` subdirectory.
 pub fn load_cifar10(dir: &Path, train: bool) -> Result<ImageDataset> {
-    let dir = if dir.join("cifar-10-batches-bin").is_dir() { dir.join("cifar-10-batches-bin") } else { dir.to_path_buf() };
+    let dir =
+        if dir.join("cifar-10-batches-bin").is_dir() { dir.join("cifar-10-batches-bin") } else { dir.to_path_buf() };
     let files: Vec<PathBuf> = if train {
         let found: Vec<PathBuf> =
             (1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).filter(|p| p.is_file()).collect();
         if found.is_empty() {
             return Err(NasError::io(
                 dir.join("data_batch_1.bin"),
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no CIFAR-10 training batch (data_batch_N.bin) found"),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no CIFAR-10 training batch (data_batch_N.bin) found",
+                ),
             ));
         }
         found
@@ -321,7 +336,12 @@ pub fn load_mnist10k(data_dir: &Path) -> Result<ImageDataset> {
         return Err(format_err(
             &images,
             0,
-            format!("{} bytes but {} holds {n} labels: expected {} bytes (784 per image)", img.len(), labels_path.display(), n * 784),
+            format!(
+                "{} bytes but {} holds {n} labels: expected {} bytes (784 per image)",
+                img.len(),
+                labels_path.display(),
+                n * 784
+            ),
         ));
     }
     let labels = byte_labels(&labels_raw, 10, &labels_path)?;
@@ -343,16 +363,23 @@ pub fn load_digits(data_dir: &Path) -> Result<ImageDataset> {
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != 65 {
-            return Err(format_err(&path, line_no, format!("{} fields, expected 65 (64 pixels then the label)", fields.len())));
+            return Err(format_err(
+                &path,
+                line_no,
+                format!("{} fields, expected 65 (64 pixels then the label)", fields.len()),
+            ));
         }
         for (j, f) in fields[..64].iter().enumerate() {
-            let v: f32 = f.parse().map_err(|_| format_err(&path, line_no, format!("pixel {j} `{f}` is not a number")))?;
+            let v: f32 =
+                f.parse().map_err(|_| format_err(&path, line_no, format!("pixel {j} `{f}` is not a number")))?;
             if !(0.0..=16.0).contains(&v) {
                 return Err(format_err(&path, line_no, format!("pixel {j} = {v} is outside 0..=16")));
             }
             pixels.push(v / 16.0);
         }
-        let label: f64 = fields[64].parse().map_err(|_| format_err(&path, line_no, format!("label `{}` is not a number", fields[64])))?;
+        let label: f64 = fields[64]
+            .parse()
+            .map_err(|_| format_err(&path, line_no, format!("label `{}` is not a number", fields[64])))?;
         if label.fract() != 0.0 || !(0.0..10.0).contains(&label) {
             return Err(format_err(&path, line_no, format!("label {label} is not a digit 0..=9")));
         }
@@ -371,7 +398,11 @@ pub fn load_builtin(name: &str, data_dir: &Path) -> Result<ImageDataset> {
     match name.trim() {
         "mnist10k" | "mnist-10k" => load_mnist10k(data_dir),
         "digits" => load_digits(data_dir),
-        other => Err(NasError::UnknownName { what: "dataset", value: other.to_string(), allowed: BUILTIN_DATASETS.join(", ") }),
+        other => Err(NasError::UnknownName {
+            what: "dataset",
+            value: other.to_string(),
+            allowed: BUILTIN_DATASETS.join(", "),
+        }),
     }
 }
 
@@ -506,7 +537,8 @@ pub(crate) mod tests {
         for (class, n) in [("zebra", 2), ("ant", 3)] {
             std::fs::create_dir_all(root.join(class)).expect("mkdir");
             for i in 0..n {
-                let img = image::RgbImage::from_fn(6, 4, |x, y| image::Rgb([(x * 40) as u8, (y * 60) as u8, (i * 50) as u8]));
+                let img =
+                    image::RgbImage::from_fn(6, 4, |x, y| image::Rgb([(x * 40) as u8, (y * 60) as u8, (i * 50) as u8]));
                 img.save(root.join(class).join(format!("{i}.png"))).expect("save png");
             }
         }
@@ -522,7 +554,8 @@ pub(crate) mod tests {
         let e = load_image_folder(&root, ImageFolderOptions::default()).expect_err("size mismatch");
         assert!(matches!(&e, NasError::Format { path, .. } if path == &odd), "{e}");
 
-        let ds = load_image_folder(&root, ImageFolderOptions { resize: Some([8, 8]), grayscale: true }).expect("resize");
+        let ds =
+            load_image_folder(&root, ImageFolderOptions { resize: Some([8, 8]), grayscale: true }).expect("resize");
         assert_eq!(ds.chw(), [1, 8, 8]);
         assert_eq!(ds.len(), 6);
 
@@ -558,7 +591,8 @@ pub(crate) mod tests {
         std::fs::create_dir_all(d.path().join("digits")).expect("mkdir");
         let good = vec!["1"; 64].join(",") + ",3";
         let bad = vec!["1"; 63].join(",") + ",3";
-        std::fs::write(d.path().join("digits/digits.csv.gz"), gz(format!("{good}\n{bad}\n").as_bytes())).expect("write");
+        std::fs::write(d.path().join("digits/digits.csv.gz"), gz(format!("{good}\n{bad}\n").as_bytes()))
+            .expect("write");
         let e = load_digits(d.path()).expect_err("short row");
         assert!(matches!(e, NasError::Format { line: 2, .. }), "{e}");
     }

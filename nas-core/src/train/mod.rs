@@ -42,10 +42,10 @@ pub use backend::{Backend, ReferenceCnn, Throughput, ThroughputConfig, measure_t
 pub use data::{Batch, BatchIter, ChannelStats, ImageDataset};
 pub use evaluator::TrainingEvaluator;
 pub use loaders::{
-    BUILTIN_DATASETS, ImageFolderOptions, load_builtin, load_cifar10, load_cifar10_files, load_digits, load_image_folder,
-    load_mnist, load_mnist_idx, load_mnist10k,
+    BUILTIN_DATASETS, ImageFolderOptions, load_builtin, load_cifar10, load_cifar10_files, load_digits,
+    load_image_folder, load_mnist, load_mnist_idx, load_mnist10k,
 };
 pub use trainer::{
-    OptimizerConfig, TrainConfig, TrainFailure, TrainProgress, TrainReport, evaluate_classifier, fit_classifier, init_seeded,
-    train_classifier,
+    OptimizerConfig, TrainConfig, TrainFailure, TrainProgress, TrainReport, evaluate_classifier, fit_classifier,
+    init_seeded, train_classifier,
 };

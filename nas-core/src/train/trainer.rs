@@ -91,13 +91,17 @@ impl OptimizerConfig {
     pub fn init(&self) -> ModuleOptimizer {
         let decay = |wd: f64| (wd > 0.0).then(|| WeightDecayConfig::new(wd as f32));
         match *self {
-            OptimizerConfig::Sgd { momentum, weight_decay, nesterov, .. } => SgdConfig::new()
-                .with_momentum((momentum > 0.0).then(|| {
-                    MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov)
-                }))
-                .with_weight_decay(decay(weight_decay))
-                .init(),
-            OptimizerConfig::Adam { weight_decay, .. } => AdamConfig::new().with_weight_decay(decay(weight_decay)).init(),
+            OptimizerConfig::Sgd { momentum, weight_decay, nesterov, .. } => {
+                SgdConfig::new()
+                    .with_momentum((momentum > 0.0).then(|| {
+                        MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov)
+                    }))
+                    .with_weight_decay(decay(weight_decay))
+                    .init()
+            }
+            OptimizerConfig::Adam { weight_decay, .. } => {
+                AdamConfig::new().with_weight_decay(decay(weight_decay)).init()
+            }
         }
     }
 }
@@ -177,7 +181,11 @@ impl TrainConfig {
             return Err(invalid("train.optimizer.weight_decay", wd, "a finite number >= 0"));
         }
         if self.divergence_loss.is_nan() || self.divergence_loss <= 0.0 {
-            return Err(invalid("train.divergence_loss", self.divergence_loss, "a number > 0 (inf disables the threshold)"));
+            return Err(invalid(
+                "train.divergence_loss",
+                self.divergence_loss,
+                "a number > 0 (inf disables the threshold)",
+            ));
         }
         for (field, v) in [
             ("train.max_train_samples", self.max_train_samples),
@@ -514,7 +522,12 @@ pub fn evaluate_classifier<M: ImageClassifier>(
         .map_err(|p| TrainFailure::Backend(panic_message(p)))
 }
 
-fn evaluate_inner<M: ImageClassifier>(model: &M, data: &ImageDataset, batch_size: usize, device: &Device) -> (f64, f64) {
+fn evaluate_inner<M: ImageClassifier>(
+    model: &M,
+    data: &ImageDataset,
+    batch_size: usize,
+    device: &Device,
+) -> (f64, f64) {
     let device = device.clone().without_autodiff();
     let model = model.valid();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
@@ -552,12 +565,15 @@ pub(crate) mod tests {
 
     impl TinyCnn {
         pub(crate) fn new(channels: usize, width: usize, classes: usize, device: &Device) -> Self {
+            Self::with_pool(channels, width, classes, 2, device)
+        }
+        pub(crate) fn with_pool(channels: usize, width: usize, classes: usize, p: usize, device: &Device) -> Self {
             TinyCnn {
                 conv: Conv2dConfig::new([channels, width], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
                 bn: BatchNormConfig::new(width).init(device),
                 relu: Relu::new(),
-                pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-                head: LinearConfig::new(width, classes).init(device),
+                pool: AdaptiveAvgPool2dConfig::new([p, p]).init(),
+                head: LinearConfig::new(width * p * p, classes).init(device),
             }
         }
     }
@@ -566,8 +582,8 @@ pub(crate) mod tests {
         fn forward(&self, images: Tensor<4>) -> Tensor<2> {
             let x = self.relu.forward(self.bn.forward(self.conv.forward(images)));
             let x = self.pool.forward(x);
-            let [n, c, _, _] = x.dims();
-            self.head.forward(x.reshape([n, c]))
+            let [n, c, h, w] = x.dims();
+            self.head.forward(x.reshape([n, c * h * w]))
         }
     }
 
@@ -655,11 +671,15 @@ pub(crate) mod tests {
             ..TrainConfig::default()
         };
         assert!(bad.validate().is_err());
-        let bad = TrainConfig { optimizer: OptimizerConfig::Adam { lr: f64::NAN, weight_decay: 0.0 }, ..TrainConfig::default() };
+        let bad = TrainConfig {
+            optimizer: OptimizerConfig::Adam { lr: f64::NAN, weight_decay: 0.0 },
+            ..TrainConfig::default()
+        };
         assert!(bad.validate().is_err());
 
         let cfg: TrainConfig =
-            serde_json::from_str(r#"{"epochs": 5, "optimizer": {"type": "sgd", "lr": 0.1, "nesterov": true}}"#).expect("parse");
+            serde_json::from_str(r#"{"epochs": 5, "optimizer": {"type": "sgd", "lr": 0.1, "nesterov": true}}"#)
+                .expect("parse");
         assert_eq!(cfg.epochs, 5);
         assert_eq!(cfg.optimizer, OptimizerConfig::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0, nesterov: true });
         assert_eq!(cfg.batch_size, 64);
@@ -696,17 +716,29 @@ mod grid_tmp {
         let (train, val) = digits();
         let device = Device::flex();
         let ad = device.clone().autodiff();
-        for width in [32, 64] {
-            for epochs in [3, 6, 10] {
+        for p in [1usize, 2, 4] {
+        for width in [16, 32] {
+            for epochs in [2, 3] {
                 for lr in [0.003, 0.01, 0.03] {
-                    for bs in [16, 32] {
-                        let cfg = TrainConfig { epochs, batch_size: bs, optimizer: OptimizerConfig::Adam { lr, weight_decay: 0.0 }, ..TrainConfig::default() };
-                        let model = init_seeded(3, &ad, || TinyCnn::new(1, width, 10, &ad));
-                        let r = train_classifier(model, train, val, &cfg, 3, &device, &mut |_| {}).expect("ok");
-                        println!("w{width} e{epochs} lr{lr} bs{bs}: acc {:.1} loss {:.3} {:.2}s", r.val_accuracy, r.train_loss, r.seconds);
+                    for bs in [32, 64] {
+                        for sgd in [false, true] {
+                            let optimizer = if sgd {
+                                OptimizerConfig::Sgd { lr: lr * 5.0, momentum: 0.9, weight_decay: 0.0, nesterov: false }
+                            } else {
+                                OptimizerConfig::Adam { lr, weight_decay: 0.0 }
+                            };
+                            let cfg = TrainConfig { epochs, batch_size: bs, optimizer, ..TrainConfig::default() };
+                            let model = init_seeded(3, &ad, || TinyCnn::with_pool(1, width, 10, p, &ad));
+                            let r = train_classifier(model, train, val, &cfg, 3, &device, &mut |_| {}).expect("x");
+                            println!(
+                                "p{p} w{width} e{epochs} lr{lr} bs{bs} sgd{sgd}: acc {:.1} loss {:.3} {:.2}s",
+                                r.val_accuracy, r.train_loss, r.seconds
+                            );
+                        }
                     }
                 }
             }
+        }
         }
     }
 }

@@ -32,10 +32,7 @@ pub fn relu_conv_bn(
     hw: [usize; 2],
 ) -> [usize; 2] {
     relu(spec, format!("{prefix}.relu"), in_channels, hw);
-    let out = spec.push(
-        format!("{prefix}.conv"),
-        LayerSpec::conv(in_channels, out_channels, kernel, stride, 1, hw),
-    );
+    let out = spec.push(format!("{prefix}.conv"), LayerSpec::conv(in_channels, out_channels, kernel, stride, 1, hw));
     bn(spec, format!("{prefix}.bn"), out_channels, out)
 }
 

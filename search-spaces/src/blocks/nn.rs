@@ -125,3 +125,67 @@ impl FactorizedReduce {
         self.bn.forward(out)
     }
 }
+
+/// Counts the *trainable* parameters of a module: every float parameter except
+/// the batch-norm running statistics.
+///
+/// Burn's [`Module::num_params`] also counts `running_mean` and `running_var`
+/// (2 per channel of every [`BatchNorm`]); PyTorch's `parameters()`, the
+/// benchmarks' published counts and [`NetworkSpec::params`](nas_core::NetworkSpec::params)
+/// do not. This is the count comparable with the lowering.
+pub fn trainable_params<M: Module>(module: &M) -> usize {
+    let mut counter = TrainableCounter::default();
+    module.visit(&mut counter);
+    counter.count
+}
+
+/// Visitor behind [`trainable_params`]: tracks the field path and skips
+/// `BatchNorm.running_mean` / `BatchNorm.running_var`.
+#[derive(Default)]
+struct TrainableCounter {
+    path: Vec<(String, String)>,
+    count: usize,
+}
+
+impl burn::module::ModuleVisitor for TrainableCounter {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let running = matches!(
+            self.path.last(),
+            Some((name, container)) if container == "Struct:BatchNorm" && (name == "running_mean" || name == "running_var")
+        );
+        if !running {
+            self.count += param.lazy_shape().num_elements();
+        }
+    }
+
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.push((name.to_string(), container_type.to_string()));
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trainable_params_skip_running_statistics() {
+        let device = Device::flex();
+        let block = ReluConvBn::new(ConvShape::dense(3, 8, 3, 1), &device);
+        assert_eq!(trainable_params(&block), 8 * 3 * 9 + 2 * 8);
+        assert_eq!(block.num_params(), 8 * 3 * 9 + 4 * 8);
+        let fr = FactorizedReduce::new(4, 8, &device);
+        assert_eq!(trainable_params(&fr), 2 * 4 * 4 + 2 * 8);
+    }
+
+    #[test]
+    fn factorized_reduce_halves_the_size() {
+        let device = Device::flex();
+        let fr = FactorizedReduce::new(4, 8, &device);
+        let y = fr.forward(Tensor::<4>::ones([2, 4, 8, 8], &device));
+        assert_eq!(y.dims(), [2, 8, 4, 4]);
+    }
+}

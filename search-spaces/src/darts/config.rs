@@ -88,7 +88,11 @@ impl DartsConfig {
     pub fn validate(&self) -> Result<()> {
         let positive = |field: &str, v: usize| {
             if v == 0 {
-                Err(NasError::InvalidValue { field: field.into(), value: "0".into(), allowed: "a positive integer".into() })
+                Err(NasError::InvalidValue {
+                    field: field.into(),
+                    value: "0".into(),
+                    allowed: "a positive integer".into(),
+                })
             } else {
                 Ok(())
             }

@@ -1,8 +1,10 @@
 //! The trainable burn network of a DARTS genotype (`NetworkCIFAR` without
 //! auxiliary head and drop-path).
 //!
-//! It mirrors [`lower`](super::lower) module for module, so `Module::num_params()`
-//! equals the lowering's `params()`.
+//! It mirrors [`lower`](super::lower) module for module, so its
+//! [`trainable_params`](crate::blocks::nn::trainable_params) equal the lowering's
+//! `params()` (burn's `Module::num_params()` adds the batch-norm running
+//! statistics, 2 per channel, on top).
 
 use super::config::CellPlan;
 use super::genotype::{DartsCell, DartsGenotype, NUM_NODES};
@@ -105,9 +107,9 @@ impl DartsEdgeOp {
     pub fn new(op: DartsOp, c: usize, stride: usize, device: &Device) -> Self {
         let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
         match op {
-            DartsOp::MaxPool3x3 => {
-                DartsEdgeOp::MaxPool(MaxPool2dConfig::new([3, 3]).with_strides([stride, stride]).with_padding(pad).init())
-            }
+            DartsOp::MaxPool3x3 => DartsEdgeOp::MaxPool(
+                MaxPool2dConfig::new([3, 3]).with_strides([stride, stride]).with_padding(pad).init(),
+            ),
             DartsOp::AvgPool3x3 => DartsEdgeOp::AvgPool(
                 AvgPool2dConfig::new([3, 3])
                     .with_strides([stride, stride])
@@ -172,7 +174,8 @@ impl DartsCellNet {
             Preprocess::Conv(ReluConvBn::new(ConvShape::dense(plan.c_prev_prev, c, 1, 1), device))
         };
         let pre1 = ReluConvBn::new(ConvShape::dense(plan.c_prev, c, 1, 1), device);
-        let ops = cell.edges().iter().map(|e| DartsEdgeOp::new(e.op, c, edge_stride(plan.kind, e.input), device)).collect();
+        let ops =
+            cell.edges().iter().map(|e| DartsEdgeOp::new(e.op, c, edge_stride(plan.kind, e.input), device)).collect();
         DartsCellNet { pre0, pre1, ops, inputs: cell.edges().iter().map(|e| e.input).collect() }
     }
 
@@ -246,15 +249,23 @@ impl TrainableSpace for DartsSpace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blocks::nn::trainable_params;
     use crate::darts::DartsConfig;
     use crate::darts::genotype::CellKind;
+    use crate::nb201::model::tests::running_stats;
     use nas_core::{SearchSpace, ToNetworkSpec};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
     fn small() -> DartsSpace {
-        DartsSpace::new(DartsConfig { channels: 8, layers: 5, input_chw: [3, 16, 16], num_classes: 7, stem_multiplier: 3 })
-            .expect("valid")
+        DartsSpace::new(DartsConfig {
+            channels: 8,
+            layers: 5,
+            input_chw: [3, 16, 16],
+            num_classes: 7,
+            stem_multiplier: 3,
+        })
+        .expect("valid")
     }
 
     #[test]
@@ -264,12 +275,14 @@ mod tests {
         let kinds: Vec<CellKind> = space.config().plan().iter().map(|p| p.kind).collect();
         assert!(kinds.contains(&CellKind::Reduce) && kinds.contains(&CellKind::Normal));
         let g = DartsGenotype::darts_v2();
-        assert_eq!(space.build_model(&g, &device).num_params() as u64, space.network_spec(&g).params());
+        let (model, spec) = (space.build_model(&g, &device), space.network_spec(&g));
+        assert_eq!(trainable_params(&model) as u64, spec.params());
+        assert_eq!(model.num_params() as u64, spec.params() + running_stats(&spec));
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         for _ in 0..5 {
             let g = space.sample(&mut rng);
             let model = space.build_model(&g, &device);
-            assert_eq!(model.num_params() as u64, space.network_spec(&g).params());
+            assert_eq!(trainable_params(&model) as u64, space.network_spec(&g).params());
         }
     }
 

@@ -189,9 +189,7 @@ fn parse_fields(input: &str) -> std::result::Result<Fields, String> {
             "normal_concat" => f.normal_concat.replace(p.concat()?).is_some(),
             "reduce_concat" => f.reduce_concat.replace(p.concat()?).is_some(),
             other => {
-                return Err(format!(
-                    "unknown field `{other}`; allowed: normal, normal_concat, reduce, reduce_concat"
-                ));
+                return Err(format!("unknown field `{other}`; allowed: normal, normal_concat, reduce, reduce_concat"));
             }
         };
         if duplicate {
@@ -208,7 +206,11 @@ fn parse_fields(input: &str) -> std::result::Result<Fields, String> {
     Ok(f)
 }
 
-fn build_cell(kind: &str, pairs: Option<Vec<(String, usize)>>, concat: Option<Vec<usize>>) -> std::result::Result<DartsCell, String> {
+fn build_cell(
+    kind: &str,
+    pairs: Option<Vec<(String, usize)>>,
+    concat: Option<Vec<usize>>,
+) -> std::result::Result<DartsCell, String> {
     let pairs = pairs.ok_or_else(|| format!("missing field `{kind}`"))?;
     let concat = concat.ok_or_else(|| format!("missing field `{kind}_concat`"))?;
     if concat != CONCAT {

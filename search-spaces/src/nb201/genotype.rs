@@ -57,11 +57,7 @@ impl Nb201Arch {
     ///
     /// Errors name the offending token and list the allowed op names.
     pub fn parse(notation: &str) -> Result<Self> {
-        let err = |reason: String| NasError::Parse {
-            space: "nb201".into(),
-            input: notation.to_string(),
-            reason,
-        };
+        let err = |reason: String| NasError::Parse { space: "nb201".into(), input: notation.to_string(), reason };
         let groups: Vec<&str> = notation.trim().split('+').collect();
         if groups.len() != NUM_NODES - 1 {
             return Err(err(format!(
@@ -90,10 +86,7 @@ impl Nb201Arch {
                     .split_once('~')
                     .ok_or_else(|| err(format!("edge `{token}` is not of the form `op~input`")))?;
                 let op = Nb201Op::from_name(name).ok_or_else(|| {
-                    err(format!(
-                        "unknown op `{name}` in edge `{token}`; allowed: {}",
-                        Nb201Op::NAMES.join(", ")
-                    ))
+                    err(format!("unknown op `{name}` in edge `{token}`; allowed: {}", Nb201Op::NAMES.join(", ")))
                 })?;
                 if input != from.to_string() {
                     return Err(err(format!(
@@ -131,7 +124,8 @@ impl Architecture for Nb201Arch {
 mod tests {
     use super::*;
 
-    const BEST: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
+    const BEST: &str =
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
 
     #[test]
     fn parses_and_formats_the_standard_string() {
@@ -140,10 +134,7 @@ mod tests {
         assert_eq!(a.ops(), [NorConv3x3, NorConv3x3, AvgPool3x3, SkipConnect, NorConv3x3, SkipConnect]);
         assert_eq!(a.notation(), BEST);
         assert_eq!(Nb201Arch::parse(&format!("  {BEST}\n")).expect("trimmed"), a);
-        assert_eq!(
-            Nb201Arch::uniform(None).notation(),
-            "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-        );
+        assert_eq!(Nb201Arch::uniform(None).notation(), "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|");
     }
 
     #[test]

@@ -67,10 +67,8 @@ pub(crate) fn lower_reduction(
 ) -> [usize; 2] {
     let mid = relu_conv_bn(spec, &format!("{prefix}.conv_a"), in_channels, out_channels, 3, 2, hw);
     let out = relu_conv_bn(spec, &format!("{prefix}.conv_b"), out_channels, out_channels, 3, 1, mid);
-    let pooled = spec.push(
-        format!("{prefix}.shortcut.pool"),
-        LayerSpec::pool(OpKind::AvgPool2d, in_channels, 2, 2, 0, hw),
-    );
+    let pooled =
+        spec.push(format!("{prefix}.shortcut.pool"), LayerSpec::pool(OpKind::AvgPool2d, in_channels, 2, 2, 0, hw));
     spec.push(format!("{prefix}.shortcut.conv"), LayerSpec::conv(in_channels, out_channels, 1, 1, 1, pooled));
     spec.push(format!("{prefix}.add"), LayerSpec::add(out_channels, 2, out))
 }
@@ -113,10 +111,13 @@ mod tests {
         space.network_spec(&Nb201Arch::parse(notation).expect("valid"))
     }
 
-    /// The NAS-Bench-201 paper (Table 2 / Sec. 3) reports CIFAR-10 parameters from
-    /// 0.073 MB to 1.531 MB and FLOPs from 7.78 M to 220.11 M: the all-`none` and the
+    /// The NAS-Bench-201 paper reports CIFAR-10 parameters from 0.073 MB to
+    /// 1.531 MB and FLOPs from 7.78 M to 220.11 M: the all-`none` and the
     /// all-`nor_conv_3x3` cells. Exactly: 73,306 / 1,531,546 parameters and
-    /// 7,783,040 / 220,119,680 multiply-accumulates.
+    /// 7,783,040 / 220,119,680 multiply-accumulates (the benchmark API's 0.073306 /
+    /// 1.531546 MB and 7.78304 / 220.11968 M). The paper truncates rather than
+    /// rounds (1.531546 -> 1.531, 220.1197 -> 220.11), so the published figures are
+    /// checked as truncations.
     #[test]
     fn reproduces_the_published_extremes() {
         let min = Nb201Space::default().network_spec(&Nb201Arch::uniform(Nb201Op::None));
@@ -125,8 +126,17 @@ mod tests {
         assert_eq!(max.params(), 1_531_546);
         assert_eq!(min.macs(), 7_783_040);
         assert_eq!(max.macs(), 220_119_680);
+        let truncates_to = |value: f64, decimals: i32, published: f64| {
+            let scale = 10f64.powi(decimals);
+            ((value * scale).floor() / scale - published).abs() < 1e-9
+        };
+        assert!(truncates_to(min.params() as f64 / 1e6, 3, 0.073));
+        assert!(truncates_to(max.params() as f64 / 1e6, 3, 1.531));
+        assert!(truncates_to(min.macs() as f64 / 1e6, 2, 7.78));
+        assert!(truncates_to(max.macs() as f64 / 1e6, 2, 220.11));
+        // Within the requested tolerances of the published values, too.
         assert!((min.params() as f64 / 1e6 - 0.073).abs() < 0.0005);
-        assert!((max.params() as f64 / 1e6 - 1.531).abs() < 0.0005);
+        assert!((max.params() as f64 / 1e6 - 1.531).abs() < 0.001);
         assert!((min.macs() as f64 / 1e6 - 7.78).abs() < 0.01);
         assert!((max.macs() as f64 / 1e6 - 220.11).abs() < 0.01);
     }
@@ -144,7 +154,8 @@ mod tests {
 
     #[test]
     fn layer_names_and_order_follow_execution() {
-        let spec = spec_of("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|");
+        let spec =
+            spec_of("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|");
         let names: Vec<&str> = spec.layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(&names[..2], ["stem.conv", "stem.bn"]);
         let cell: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("stage1.cell0.")).collect();

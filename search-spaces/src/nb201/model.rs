@@ -1,8 +1,10 @@
 //! The trainable burn network of a NAS-Bench-201 cell.
 //!
 //! It mirrors [`lower`](super::lower) module for module: the same layers, the same
-//! parameters (bias-free convolutions, affine batch norms), so
-//! `Module::num_params()` equals the lowering's `params()`.
+//! parameters (bias-free convolutions, affine batch norms), so its
+//! [`trainable_params`](crate::blocks::nn::trainable_params) equal the lowering's
+//! `params()` (burn's `Module::num_params()` adds the batch-norm running
+//! statistics, 2 per channel, on top).
 
 use super::genotype::{EDGES, NUM_NODES, Nb201Arch};
 use super::lower::NUM_STAGES;
@@ -207,8 +209,9 @@ impl TrainableSpace for Nb201Space {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::blocks::nn::trainable_params;
     use crate::nb201::Nb201Config;
     use nas_core::ToNetworkSpec;
 
@@ -224,6 +227,12 @@ mod tests {
         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
     ];
 
+    /// Burn's running mean and variance: 2 per channel of every batch norm.
+    pub(crate) fn running_stats(spec: &nas_core::NetworkSpec) -> u64 {
+        let bn = spec.layers.iter().filter(|l| l.spec.op == nas_core::OpKind::BatchNorm2d);
+        bn.map(|l| 2 * l.spec.out_channels as u64).sum()
+    }
+
     #[test]
     fn parameter_count_matches_the_lowering() {
         let device = Device::flex();
@@ -231,7 +240,9 @@ mod tests {
             for notation in ARCHS {
                 let arch = Nb201Arch::parse(notation).expect("valid");
                 let model = space.build_model(&arch, &device);
-                assert_eq!(model.num_params() as u64, space.network_spec(&arch).params(), "{notation}");
+                let spec = space.network_spec(&arch);
+                assert_eq!(trainable_params(&model) as u64, spec.params(), "{notation}");
+                assert_eq!(model.num_params() as u64, spec.params() + running_stats(&spec), "{notation}");
             }
         }
     }

@@ -22,13 +22,8 @@ pub enum Nb201Op {
 
 impl Nb201Op {
     /// All ops in index order.
-    pub const ALL: [Nb201Op; 5] = [
-        Nb201Op::None,
-        Nb201Op::SkipConnect,
-        Nb201Op::NorConv1x1,
-        Nb201Op::NorConv3x3,
-        Nb201Op::AvgPool3x3,
-    ];
+    pub const ALL: [Nb201Op; 5] =
+        [Nb201Op::None, Nb201Op::SkipConnect, Nb201Op::NorConv1x1, Nb201Op::NorConv3x3, Nb201Op::AvgPool3x3];
 
     /// The op names in index order, as the benchmark spells them.
     pub const NAMES: [&'static str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
