@@ -88,7 +88,7 @@ pub fn compare(
     }
     let data = load_data(cfg)?;
     let runs: Vec<Vec<Vec<Trial>>> =
-        crate::with_space!(cfg, data.as_ref(), |space| { run_all(cfg, space, data.as_ref(), &configs, seeds)? });
+        crate::with_space!(cfg, data.as_ref(), |space| run_all(cfg, space, data.as_ref(), &configs, seeds)?);
     let problem = cfg.problem();
     let true_front = crate::with_space!(cfg, data.as_ref(), |space| {
         let no_train = {

@@ -416,22 +416,25 @@ impl ExperimentConfig {
 
 /// The dotted TOML key path in force at byte `pos` (best effort, for error messages).
 fn field_at(text: &str, pos: usize) -> String {
-    let before = &text[..pos.min(text.len())];
+    let pos = pos.min(text.len());
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let upto = &text[..line_end];
     let mut table = String::new();
     let mut counts: std::collections::HashMap<String, usize> = Default::default();
-    for line in before.lines() {
+    let mut key = String::new();
+    for line in upto.lines() {
         let t = line.trim();
+        key.clear();
         if let Some(name) = t.strip_prefix("[[").and_then(|s| s.strip_suffix("]]")) {
             let n = counts.entry(name.to_string()).or_insert(0);
             table = format!("{name}[{n}]");
             *n += 1;
         } else if let Some(name) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             table = name.trim().to_string();
+        } else if let Some((k, _)) = t.split_once('=') {
+            key = k.trim().to_string();
         }
     }
-    let line = text[before.rfind('\n').map_or(0, |i| i + 1)..].lines().next().unwrap_or("");
-    let key = line.split('=').next().unwrap_or("").trim();
-    let key = if key.starts_with('[') || key.is_empty() { String::new() } else { key.to_string() };
     match (table.is_empty(), key.is_empty()) {
         (true, true) => "(document)".into(),
         (true, false) => key,

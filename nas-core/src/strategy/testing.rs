@@ -422,37 +422,229 @@ mod tests {
 
 #[cfg(test)]
 mod scratch {
-use super::*;
-use crate::strategy::*;
+    use super::*;
+    use crate::strategy::*;
 
+    fn first_full<St: SearchStrategy<ToySpace>>(
+        make: impl Fn() -> St,
+        problem: &crate::Problem,
+        budget: usize,
+    ) -> Vec<Option<usize>> {
+        let truth = true_front(&ToySpace, problem);
+        (0..10)
+            .map(|seed| {
+                let trials = run_toy(&ToySpace, &ToyEval::new(), problem, &mut make(), budget, seed);
+                (1..=trials.len()).find(|&k| trials_front(&trials[..k], problem) == truth)
+            })
+            .collect()
+    }
 
-fn first_full<St: SearchStrategy<ToySpace>>(make: impl Fn() -> St, problem: &crate::Problem, budget: usize) -> Vec<Option<usize>> {
-    let truth = true_front(&ToySpace, problem);
-    (0..10).map(|seed| {
-        let trials = run_toy(&ToySpace, &ToyEval::new(), problem, &mut make(), budget, seed);
-        (1..=trials.len()).find(|&k| trials_front(&trials[..k], problem) == truth)
-    }).collect()
-}
-
-#[test]
-#[ignore]
-fn explore() {
-    for problem in [toy_problem(), toy_constrained_problem()] {
-        println!("front size {}", true_front(&ToySpace, &problem).len());
-        println!("random  {:?}", first_full(RandomSearch::<ToyArch>::default, &problem, 625));
-        println!("evo     {:?}", first_full(RegularizedEvolution::<ToyArch>::default, &problem, 625));
-        println!("evo20   {:?}", first_full(|| RegularizedEvolutionConfig{population_size:20, sample_size:5, ..Default::default()}.init::<ToyArch>(), &problem, 625));
-        println!("nsga2   {:?}", first_full(Nsga2::<ToyArch>::default, &problem, 625));
-        println!("local   {:?}", first_full(LocalSearch::<ToyArch>::default, &problem, 625));
-        println!("localfi {:?}", first_full(|| LocalSearchConfig{first_improvement:true, ..Default::default()}.init::<ToyArch>(), &problem, 625));
-        for b in [40, 60, 100, 150] {
-            let r = mean_hv_ratio(RandomSearch::<ToyArch>::default, &problem, b, 10);
-            let e = mean_hv_ratio(RegularizedEvolution::<ToyArch>::default, &problem, b, 10);
-            let e2 = mean_hv_ratio(|| RegularizedEvolutionConfig{population_size:20, sample_size:5, ..Default::default()}.init::<ToyArch>(), &problem, b, 10);
-            let n = mean_hv_ratio(Nsga2::<ToyArch>::default, &problem, b, 10);
-            let l = mean_hv_ratio(LocalSearch::<ToyArch>::default, &problem, b, 10);
-            println!("budget {b}: random {r:.4} evo {e:.4} evo20 {e2:.4} nsga2 {n:.4} local {l:.4}");
+    #[test]
+    #[ignore]
+    fn explore() {
+        for problem in [toy_problem(), toy_constrained_problem()] {
+            println!("front size {}", true_front(&ToySpace, &problem).len());
+            println!("random  {:?}", first_full(RandomSearch::<ToyArch>::default, &problem, 625));
+            println!("evo     {:?}", first_full(RegularizedEvolution::<ToyArch>::default, &problem, 625));
+            println!("nsga2   {:?}", first_full(Nsga2::<ToyArch>::default, &problem, 625));
+            println!("local   {:?}", first_full(LocalSearch::<ToyArch>::default, &problem, 625));
+            for b in [40, 60, 100, 150] {
+                let r = mean_hv_ratio(RandomSearch::<ToyArch>::default, &problem, b, 10);
+                let e = mean_hv_ratio(RegularizedEvolution::<ToyArch>::default, &problem, b, 10);
+                let n = mean_hv_ratio(Nsga2::<ToyArch>::default, &problem, b, 10);
+                let l = mean_hv_ratio(LocalSearch::<ToyArch>::default, &problem, b, 10);
+                println!("budget {b}: random {r:.4} evo {e:.4} nsga2 {n:.4} local {l:.4}");
+            }
         }
     }
-}
+
+    // ---- NAS-Bench-201 experiment ----
+    const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Nb(Vec<u8>);
+    impl Architecture for Nb {
+        fn notation(&self) -> String {
+            let o = |k: usize| OPS[usize::from(self.0[k])];
+            format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|", o(0), o(1), o(2), o(3), o(4), o(5))
+        }
+    }
+    struct NbSpace;
+    impl SearchSpace for NbSpace {
+        type Arch = Nb;
+        fn name(&self) -> &str {
+            "nb201"
+        }
+        fn sample(&self, rng: &mut dyn RngCore) -> Nb {
+            Nb((0..6).map(|_| rng.random_range(0..5u8)).collect())
+        }
+        fn validate(&self, _arch: &Nb) -> Result<()> {
+            Ok(())
+        }
+        fn parse(&self, notation: &str) -> Result<Nb> {
+            let ops: Vec<u8> = notation
+                .split('|')
+                .filter(|s| s.contains('~'))
+                .map(|s| {
+                    let name = s.split('~').next().unwrap_or("");
+                    OPS.iter().position(|o| *o == name).map(|p| p as u8)
+                })
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(|| NasError::Backend(notation.into()))?;
+            Ok(Nb(ops))
+        }
+        fn size(&self) -> SpaceSize {
+            SpaceSize::Exact(15625)
+        }
+        fn enumerate(&self) -> Option<Box<dyn Iterator<Item = Nb> + '_>> {
+            Some(Box::new((0..15625u32).map(|mut k| {
+                let mut g = vec![0u8; 6];
+                for x in g.iter_mut().rev() {
+                    *x = (k % 5) as u8;
+                    k /= 5;
+                }
+                Nb(g)
+            })))
+        }
+    }
+    impl Mutate for NbSpace {
+        fn mutate(&self, arch: &Nb, rng: &mut dyn RngCore) -> Nb {
+            let mut g = arch.0.clone();
+            let pos = rng.random_range(0..6);
+            g[pos] = (g[pos] + rng.random_range(1..5u8)) % 5;
+            Nb(g)
+        }
+    }
+    impl Crossover for NbSpace {
+        fn crossover(&self, a: &Nb, b: &Nb, rng: &mut dyn RngCore) -> Nb {
+            Nb(a.0.iter().zip(&b.0).map(|(&x, &y)| if rng.random::<bool>() { x } else { y }).collect())
+        }
+    }
+    impl Neighbors for NbSpace {
+        fn neighbors(&self, arch: &Nb) -> Vec<Nb> {
+            let mut out = Vec::new();
+            for p in 0..6 {
+                for v in 0..5u8 {
+                    if v != arch.0[p] {
+                        let mut g = arch.0.clone();
+                        g[p] = v;
+                        out.push(Nb(g));
+                    }
+                }
+            }
+            out
+        }
+    }
+    struct NbEval(std::collections::HashMap<String, (f64, f64)>);
+    impl Evaluator<Nb> for NbEval {
+        fn name(&self) -> String {
+            "nb201".into()
+        }
+        fn provides(&self) -> Vec<Metric> {
+            vec![Metric::Accuracy, Metric::LatencyMs]
+        }
+        fn evaluate(&self, arch: &Nb, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+            let (a, l) = self.0.get(&arch.notation()).copied().ok_or_else(|| EvalError::failed("missing"))?;
+            Ok(MetricMap::from([(Metric::Accuracy, a), (Metric::LatencyMs, l)]))
+        }
+    }
+
+    fn load() -> NbEval {
+        let path = std::env::var("NB201_CSV")
+            .unwrap_or_else(|_| "/work/shared/data/nb201/nb201_cifar_accuracy_and_latency.csv.gz".into());
+        let out = std::process::Command::new("gzip").args(["-dc", &path]).output().expect("gzip");
+        let text = String::from_utf8(out.stdout).expect("utf8");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        let col = |n: &str| header.iter().position(|h| *h == n).expect("column");
+        let (ia, iacc, ilat) = (col("arch"), col("cifar10_test_acc"), col("fpga_ms"));
+        let mut map = std::collections::HashMap::new();
+        for l in lines {
+            let f: Vec<&str> = l.split(',').collect();
+            map.insert(f[ia].to_string(), (f[iacc].parse().expect("acc"), f[ilat].parse().expect("lat")));
+        }
+        NbEval(map)
+    }
+
+    fn ratios<St: SearchStrategy<NbSpace>>(
+        eval: &NbEval,
+        norm: &NormalizedHv,
+        true_hv: f64,
+        make: &dyn Fn() -> St,
+        budgets: &[usize],
+        seeds: u64,
+    ) -> Vec<f64> {
+        let problem = toy_problem();
+        let max = *budgets.iter().max().expect("budgets");
+        let mut sums = vec![0.0; budgets.len()];
+        for seed in 0..seeds {
+            let trials = Search::new(&NbSpace, eval, &problem, SearchConfig::new(max, 1000 + seed))
+                .run(&mut make())
+                .expect("runs")
+                .trials;
+            for (k, &b) in budgets.iter().enumerate() {
+                let pts = feasible_points(&trials[..b.min(trials.len())], &problem);
+                sums[k] += norm.ratio(&pts, true_hv).expect("ratio");
+            }
+        }
+        sums.iter().map(|s| s / seeds as f64).collect()
+    }
+
+    #[test]
+    #[ignore]
+    fn nb201_experiment() {
+        let eval = load();
+        let problem = toy_problem();
+        let all: Vec<Vec<f64>> = eval
+            .0
+            .values()
+            .map(|&(a, l)| problem.min_vector(&MetricMap::from([(Metric::Accuracy, a), (Metric::LatencyMs, l)])))
+            .map(|v| v.expect("finite"))
+            .collect();
+        let idx = pareto_front_indices(&all);
+        let front: Vec<Vec<f64>> = idx.iter().map(|&i| all[i].clone()).collect();
+        println!("NB201: {} archs, true front {} points", all.len(), front.len());
+        let norm = NormalizedHv::from_front(&front).expect("norm");
+        let true_hv = norm.hypervolume(&front).expect("hv");
+        let budgets = [100, 200, 400];
+        let seeds = 20;
+        let show = |name: &str, r: Vec<f64>| println!("{name:40} {:.4} {:.4} {:.4}", r[0], r[1], r[2]);
+        let grid = std::env::var("GRID").unwrap_or_default();
+        show("random", ratios(&eval, &norm, true_hv, &|| RandomSearch::<Nb>::default(), &budgets, seeds));
+        if grid.contains('n') {
+            for p in [8, 12, 16, 20, 24, 30, 40] {
+                for cx in [0.9, 0.5, 0.0] {
+                    for mp in [1.0, 0.5] {
+                        let c = Nsga2Config { population_size: p, crossover_prob: cx, mutation_prob: mp, ..Default::default() };
+                        show(&format!("nsga2 N={p} cx={cx} mut={mp}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), &budgets, seeds));
+                    }
+                }
+            }
+        } else {
+            show("nsga2", ratios(&eval, &norm, true_hv, &|| Nsga2::<Nb>::default(), &budgets, seeds));
+        }
+        if grid.contains('e') {
+            for p in [10, 20, 30, 50] {
+                for s in [2, 3, 5, 10] {
+                    if s > p { continue; }
+                    let c = RegularizedEvolutionConfig { population_size: p, sample_size: s, ..Default::default() };
+                    show(&format!("evolution P={p} S={s}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), &budgets, seeds));
+                }
+            }
+        } else {
+            show("evolution", ratios(&eval, &norm, true_hv, &|| RegularizedEvolution::<Nb>::default(), &budgets, seeds));
+        }
+        if grid.contains('l') {
+            for init in [1, 5, 10, 20, 40] {
+                for fi in [false, true] {
+                    for sh in [true, false] {
+                        let c = LocalSearchConfig { initial_samples: init, first_improvement: fi, shuffle_neighbors: sh, ..Default::default() };
+                        show(&format!("local init={init} fi={fi} shuffle={sh}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), &budgets, seeds));
+                    }
+                }
+            }
+        } else {
+            show("local", ratios(&eval, &norm, true_hv, &|| LocalSearch::<Nb>::default(), &budgets, seeds));
+        }
+    }
 }

@@ -268,3 +268,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod report {
+    use super::*;
+
+    /// `cargo test --release -p nas-core print_training_throughput -- --ignored --nocapture`
+    #[test]
+    #[ignore = "benchmark; prints numbers"]
+    fn print_training_throughput() {
+        let threads = std::env::var("HWNAS_BENCH_THREADS").ok().and_then(|s| s.parse().ok());
+        for b in Backend::ALL {
+            let cfg = ThroughputConfig { threads, steps: if b == Backend::Flex { 20 } else { 5 }, ..ThroughputConfig::default() };
+            println!("{}", measure_throughput(b, &cfg).expect("measures"));
+        }
+    }
+}

@@ -553,7 +553,11 @@ pub(crate) mod tests {
     use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
     use std::sync::OnceLock;
 
-    /// conv3x3 -> BN -> ReLU -> global average pool -> linear.
+    /// conv3x3 -> BN -> ReLU -> average pool to 4x4 -> linear.
+    ///
+    /// A *global* average pool (to 1x1) throws away where the strokes are, and that
+    /// network reaches only ~40% on 8x8 digits after 3 epochs; pooling to 4x4 keeps a
+    /// coarse layout and reaches ~95%.
     #[derive(Module, Debug)]
     pub(crate) struct TinyCnn {
         conv: Conv2d,
@@ -565,9 +569,7 @@ pub(crate) mod tests {
 
     impl TinyCnn {
         pub(crate) fn new(channels: usize, width: usize, classes: usize, device: &Device) -> Self {
-            Self::with_pool(channels, width, classes, 2, device)
-        }
-        pub(crate) fn with_pool(channels: usize, width: usize, classes: usize, p: usize, device: &Device) -> Self {
+            let p = 4;
             TinyCnn {
                 conv: Conv2dConfig::new([channels, width], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
                 bn: BatchNormConfig::new(width).init(device),
@@ -617,7 +619,7 @@ pub(crate) mod tests {
         TrainConfig {
             epochs: 3,
             batch_size: 32,
-            optimizer: OptimizerConfig::Adam { lr: 0.02, weight_decay: 0.0 },
+            optimizer: OptimizerConfig::Adam { lr: 0.01, weight_decay: 0.0 },
             ..TrainConfig::default()
         }
     }
@@ -625,8 +627,8 @@ pub(crate) mod tests {
     #[test]
     fn tiny_cnn_learns_digits_and_is_deterministic() {
         let a = run(&quick(), 3).expect("trains");
-        assert!(a.val_accuracy > 60.0, "{a:?}");
-        assert!(a.val_loss.is_finite() && a.train_loss < 2.0, "{a:?}");
+        assert!(a.val_accuracy > 80.0, "{a:?}");
+        assert!(a.val_loss < 0.7 && a.train_loss < 0.7, "{a:?}");
         assert_eq!((a.train_samples, a.val_samples, a.epochs), (1000, 300, 3));
         let b = run(&quick(), 3).expect("trains");
         assert_eq!(a.val_accuracy, b.val_accuracy);
@@ -655,7 +657,7 @@ pub(crate) mod tests {
     fn mismatched_model_is_a_backend_failure_not_a_panic() {
         let (train, val) = digits();
         let device = Device::flex();
-        let model = TinyCnn::new(3, 4, 10, &device.clone().autodiff()); // expects 3 channels
+        let model = TinyCnn::new(3, 4, 10, &device.clone().autodiff()); // expects 3 channels, data has 1
         let cfg = TrainConfig { epochs: 1, ..TrainConfig::default() };
         let r = train_classifier(model, train, val, &cfg, 0, &device, &mut |_| {});
         assert!(matches!(r, Err(TrainFailure::Backend(_))), "{r:?}");
@@ -704,41 +706,5 @@ pub(crate) mod tests {
         };
         assert_eq!(weights(5), weights(5));
         assert_ne!(weights(5), weights(6));
-    }
-}
-
-#[cfg(test)]
-mod grid_tmp {
-    use super::tests::*;
-    use super::*;
-    #[test]
-    fn grid_tmp() {
-        let (train, val) = digits();
-        let device = Device::flex();
-        let ad = device.clone().autodiff();
-        for p in [1usize, 2, 4] {
-        for width in [16, 32] {
-            for epochs in [2, 3] {
-                for lr in [0.003, 0.01, 0.03] {
-                    for bs in [32, 64] {
-                        for sgd in [false, true] {
-                            let optimizer = if sgd {
-                                OptimizerConfig::Sgd { lr: lr * 5.0, momentum: 0.9, weight_decay: 0.0, nesterov: false }
-                            } else {
-                                OptimizerConfig::Adam { lr, weight_decay: 0.0 }
-                            };
-                            let cfg = TrainConfig { epochs, batch_size: bs, optimizer, ..TrainConfig::default() };
-                            let model = init_seeded(3, &ad, || TinyCnn::with_pool(1, width, 10, p, &ad));
-                            let r = train_classifier(model, train, val, &cfg, 3, &device, &mut |_| {}).expect("x");
-                            println!(
-                                "p{p} w{width} e{epochs} lr{lr} bs{bs} sgd{sgd}: acc {:.1} loss {:.3} {:.2}s",
-                                r.val_accuracy, r.train_loss, r.seconds
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        }
     }
 }
