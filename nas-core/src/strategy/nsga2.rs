@@ -49,11 +49,15 @@ pub struct Nsga2Config {
     /// Attempts to breed a child not proposed before, before falling back to
     /// re-mutation and then random sampling (default 50).
     pub max_retries: usize,
+    /// EXPERIMENT offspring per generation, 0 = N.
+    pub offspring_size: usize,
+    /// EXPERIMENT keep one member per objective vector when possible.
+    pub unique_objectives: bool,
 }
 
 impl Default for Nsga2Config {
     fn default() -> Self {
-        Nsga2Config { population_size: 20, crossover_prob: 0.9, mutation_prob: 1.0, max_retries: 50 }
+        Nsga2Config { population_size: 20, crossover_prob: 0.9, mutation_prob: 1.0, max_retries: 50, offspring_size: 0, unique_objectives: false }
     }
 }
 
@@ -140,6 +144,30 @@ impl<A: Architecture> Nsga2<A> {
                 union.push(o);
             }
         }
+        if self.config.unique_objectives {
+            let mut keys = BTreeSet::new();
+            let (mut uni, mut dup) = (Vec::new(), Vec::new());
+            for m in union {
+                let key = m.objectives.as_ref().map(|o| o.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                if key.is_none() || keys.insert(key) { uni.push(m) } else { dup.push(m) }
+            }
+            let n = self.population_size();
+            let pick = |v: Vec<Evaluated<A>>| {
+                let refs: Vec<&Evaluated<A>> = v.iter().collect();
+                let rc = rank_and_crowding_of(&refs);
+                let mut order: Vec<usize> = (0..v.len()).collect();
+                order.sort_by(|&i, &j| rc[i].quality_cmp(&rc[j]).then(i.cmp(&j)));
+                order.truncate(n);
+                let mut slots: Vec<Option<Evaluated<A>>> = v.into_iter().map(Some).collect();
+                order.iter().filter_map(|&i| slots[i].take()).collect::<Vec<_>>()
+            };
+            let mut pop = pick(uni);
+            if pop.len() < n { pop.extend(pick(dup)); pop.truncate(n); }
+            let refs: Vec<&Evaluated<A>> = pop.iter().collect();
+            self.fitness = rank_and_crowding_of(&refs);
+            self.population = pop;
+            return;
+        }
         let refs: Vec<&Evaluated<A>> = union.iter().collect();
         let rc = rank_and_crowding_of(&refs);
         let mut order: Vec<usize> = (0..union.len()).collect();
@@ -197,7 +225,8 @@ impl<A: Architecture> Nsga2<A> {
         if !self.offspring.is_empty() {
             self.select();
         }
-        for _ in 0..self.population_size() {
+        let lambda = if self.population.is_empty() || self.config.offspring_size == 0 { self.population_size() } else { self.config.offspring_size };
+        for _ in 0..lambda {
             let next = if self.population.is_empty() {
                 sample_novel(space, rng, &self.seen, self.retries().max(100))
             } else {

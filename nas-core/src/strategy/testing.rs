@@ -608,43 +608,97 @@ mod scratch {
         let true_hv = norm.hypervolume(&front).expect("hv");
         let budgets = [100, 200, 400];
         let seeds = 20;
-        let show = |name: &str, r: Vec<f64>| println!("{name:40} {:.4} {:.4} {:.4}", r[0], r[1], r[2]);
+        let budgets_env = std::env::var("BUDGETS").unwrap_or_default();
+        let budgets: Vec<usize> = if budgets_env.is_empty() { budgets.to_vec() } else { budgets_env.split(',').map(|b| b.parse().expect("budget")).collect() };
+        let budgets = &budgets[..];
+        let show = |name: &str, r: Vec<f64>| println!("{name:40} {}", r.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(" "));
         let grid = std::env::var("GRID").unwrap_or_default();
-        show("random", ratios(&eval, &norm, true_hv, &|| RandomSearch::<Nb>::default(), &budgets, seeds));
+        show("random", ratios(&eval, &norm, true_hv, &|| RandomSearch::<Nb>::default(), budgets, seeds));
+        let seeds: u64 = std::env::var("SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(seeds);
+        if grid.contains('H') {
+            let fronts: Vec<(String, Box<dyn Fn() -> Box<dyn SearchStrategy<NbSpace>>>)> = vec![
+                ("random".into(), Box::new(|| Box::new(RandomSearch::<Nb>::default()))),
+                ("nsga2 N=10 cx=0".into(), Box::new(|| Box::new(Nsga2Config { population_size: 10, crossover_prob: 0.0, ..Default::default() }.init::<Nb>()))),
+                ("nsga2 N=20 cx=.9".into(), Box::new(|| Box::new(Nsga2Config { population_size: 20, ..Default::default() }.init::<Nb>()))),
+                ("local".into(), Box::new(|| Box::new(LocalSearch::<Nb>::default()))),
+            ];
+            for (name, make) in &fronts {
+                let mut hits = vec![0usize; front.len()];
+                let mut loss = vec![0.0; front.len()];
+                for seed in 0..seeds {
+                    let mut st = make();
+                    let trials = Search::new(&NbSpace, &eval, &problem, SearchConfig::new(200, 1000 + seed)).run(&mut *st).expect("runs").trials;
+                    let pts = feasible_points(&trials, &problem);
+                    let hv = norm.hypervolume(&pts).expect("hv");
+                    for (k, f) in front.iter().enumerate() {
+                        if pts.iter().any(|p| p == f) { hits[k] += 1; } else {
+                            let mut with = pts.clone(); with.push(f.clone());
+                            loss[k] += (norm.hypervolume(&with).expect("hv") - hv) / true_hv;
+                        }
+                    }
+                }
+                println!("{name}: hits {hits:?}");
+                println!("{name}: mean HV loss per missed point {:?}", loss.iter().map(|l| format!("{:.4}", l / seeds as f64)).collect::<Vec<_>>());
+            }
+            let mut fs: Vec<_> = front.clone(); fs.sort_by(|a, b| a[1].total_cmp(&b[1]));
+            println!("{:?}", front);
+        }
+        if grid.contains('X') {
+            for p in [8, 10, 12, 16, 20] {
+                for lam in [0, 2, 4, 8] {
+                    for u in [false, true] {
+                        for cx in [0.0, 0.3] {
+                            let c = Nsga2Config { population_size: p, crossover_prob: cx, offspring_size: lam, unique_objectives: u, ..Default::default() };
+                            show(&format!("nsga2 N={p} l={lam} u={u} cx={cx}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
+                        }
+                    }
+                }
+            }
+        }
+        if grid.contains('N') {
+            for p in [8, 10, 12, 14, 16, 20] {
+                for cx in [0.9, 0.5, 0.2, 0.0] {
+                    for mp in [1.0, 0.7] {
+                        let c = Nsga2Config { population_size: p, crossover_prob: cx, mutation_prob: mp, ..Default::default() };
+                        show(&format!("nsga2 N={p} cx={cx} mut={mp}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
+                    }
+                }
+            }
+        }
         if grid.contains('n') {
             for p in [8, 12, 16, 20, 24, 30, 40] {
                 for cx in [0.9, 0.5, 0.0] {
                     for mp in [1.0, 0.5] {
                         let c = Nsga2Config { population_size: p, crossover_prob: cx, mutation_prob: mp, ..Default::default() };
-                        show(&format!("nsga2 N={p} cx={cx} mut={mp}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), &budgets, seeds));
+                        show(&format!("nsga2 N={p} cx={cx} mut={mp}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
                     }
                 }
             }
         } else {
-            show("nsga2", ratios(&eval, &norm, true_hv, &|| Nsga2::<Nb>::default(), &budgets, seeds));
+            show("nsga2", ratios(&eval, &norm, true_hv, &|| Nsga2::<Nb>::default(), budgets, seeds));
         }
         if grid.contains('e') {
             for p in [10, 20, 30, 50] {
                 for s in [2, 3, 5, 10] {
                     if s > p { continue; }
                     let c = RegularizedEvolutionConfig { population_size: p, sample_size: s, ..Default::default() };
-                    show(&format!("evolution P={p} S={s}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), &budgets, seeds));
+                    show(&format!("evolution P={p} S={s}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
                 }
             }
         } else {
-            show("evolution", ratios(&eval, &norm, true_hv, &|| RegularizedEvolution::<Nb>::default(), &budgets, seeds));
+            show("evolution", ratios(&eval, &norm, true_hv, &|| RegularizedEvolution::<Nb>::default(), budgets, seeds));
         }
         if grid.contains('l') {
             for init in [1, 5, 10, 20, 40] {
                 for fi in [false, true] {
                     for sh in [true, false] {
                         let c = LocalSearchConfig { initial_samples: init, first_improvement: fi, shuffle_neighbors: sh, ..Default::default() };
-                        show(&format!("local init={init} fi={fi} shuffle={sh}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), &budgets, seeds));
+                        show(&format!("local init={init} fi={fi} shuffle={sh}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
                     }
                 }
             }
         } else {
-            show("local", ratios(&eval, &norm, true_hv, &|| LocalSearch::<Nb>::default(), &budgets, seeds));
+            show("local", ratios(&eval, &norm, true_hv, &|| LocalSearch::<Nb>::default(), budgets, seeds));
         }
     }
 }

@@ -86,6 +86,9 @@ impl DilConv {
 }
 
 /// The module of one edge.
+// Burn's `Module` derive has no `Box<M>` support, and these modules are built once
+// per network, so the size difference between variants is harmless.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum DartsEdgeOp {
     /// `max_pool_3x3`.
@@ -142,6 +145,9 @@ impl DartsEdgeOp {
 }
 
 /// Preprocessing of a cell's first input.
+// Burn's `Module` derive has no `Box<M>` support, and these modules are built once
+// per network, so the size difference between variants is harmless.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Preprocess {
     /// ReLU-Conv1x1-BN.

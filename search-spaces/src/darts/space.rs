@@ -24,7 +24,7 @@ const EDGE_CODE: usize = NUM_OPS + MAX_INPUTS;
 /// a cell `(1 * 3 * 6 * 10) * 7^8 = 180 * 7^8 = 1,037,664,180`. The normal and
 /// reduction cells are independent, so the space holds `(180 * 7^8)^2 =
 /// 1,076,746,950,455,072,400` genotypes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DartsSpace {
     config: DartsConfig,
 }
@@ -44,12 +44,6 @@ impl DartsSpace {
     /// The macro-network configuration.
     pub fn config(&self) -> &DartsConfig {
         &self.config
-    }
-}
-
-impl Default for DartsSpace {
-    fn default() -> Self {
-        DartsSpace { config: DartsConfig::default() }
     }
 }
 

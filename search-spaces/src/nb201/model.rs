@@ -19,6 +19,9 @@ use burn::tensor::activation::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
 
 /// The module of one cell edge.
+// Burn's `Module` derive has no `Box<M>` support, and these modules are built once
+// per network, so the size difference between variants is harmless.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum EdgeOp {
     /// `none`: contributes nothing (skipped in the node sum).
@@ -127,13 +130,24 @@ impl ResNetReduction {
     }
 }
 
-/// One block of the macro network.
+/// One stage of the macro network: an optional reduction, then `N` cells.
 #[derive(Module, Debug)]
-pub enum Nb201Block {
-    /// A searched cell.
-    Cell(Nb201Cell),
-    /// A reduction between stages.
-    Reduction(ResNetReduction),
+pub struct Nb201Stage {
+    /// The ResNet reduction block starting stages 2 and 3.
+    pub reduction: Option<ResNetReduction>,
+    /// The searched cells.
+    pub cells: Vec<Nb201Cell>,
+}
+
+impl Nb201Stage {
+    /// Forward pass.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = match &self.reduction {
+            Some(r) => r.forward(x),
+            None => x,
+        };
+        self.cells.iter().fold(x, |x, cell| cell.forward(x))
+    }
 }
 
 /// The NAS-Bench-201 `TinyNetwork` for one cell.
@@ -141,8 +155,8 @@ pub enum Nb201Block {
 pub struct Nb201Network {
     /// Conv3x3 + BN stem.
     pub stem: ConvBn,
-    /// Cells and reductions in order.
-    pub blocks: Vec<Nb201Block>,
+    /// The three stages (C, 2C, 4C channels).
+    pub stages: Vec<Nb201Stage>,
     /// Final BN (followed by ReLU and global average pooling).
     pub last_bn: BatchNorm,
     /// Linear classifier.
@@ -155,21 +169,18 @@ impl Nb201Network {
         let cfg = space.config();
         let c = cfg.channels;
         let stem = ConvBn::new(ConvShape::dense(cfg.input_chw[0], c, 3, 1), device);
-        let mut blocks = Vec::new();
+        let mut stages = Vec::with_capacity(NUM_STAGES);
         let mut prev = c;
         for stage in 0..NUM_STAGES {
             let channels = c << stage;
-            if stage > 0 {
-                blocks.push(Nb201Block::Reduction(ResNetReduction::new(prev, channels, device)));
-            }
-            for _ in 0..cfg.cells_per_stage {
-                blocks.push(Nb201Block::Cell(Nb201Cell::new(arch, channels, device)));
-            }
+            let reduction = (stage > 0).then(|| ResNetReduction::new(prev, channels, device));
+            let cells = (0..cfg.cells_per_stage).map(|_| Nb201Cell::new(arch, channels, device)).collect();
+            stages.push(Nb201Stage { reduction, cells });
             prev = channels;
         }
         Nb201Network {
             stem,
-            blocks,
+            stages,
             last_bn: batch_norm(prev, device),
             classifier: LinearConfig::new(prev, cfg.num_classes).init(device),
         }
@@ -178,13 +189,7 @@ impl Nb201Network {
 
 impl ImageClassifier for Nb201Network {
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = self.stem.forward(images);
-        for block in &self.blocks {
-            x = match block {
-                Nb201Block::Cell(cell) => cell.forward(x),
-                Nb201Block::Reduction(r) => r.forward(x),
-            };
-        }
+        let x = self.stages.iter().fold(self.stem.forward(images), |x, stage| stage.forward(x));
         let x = relu(self.last_bn.forward(x));
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);

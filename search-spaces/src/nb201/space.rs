@@ -20,7 +20,7 @@ pub const NB201_SIZE: usize = 15_625;
 /// one-hot encoding, 24 single-edge neighbours, the layer-level lowering
 /// ([`ToNetworkSpec`](nas_core::ToNetworkSpec)) and a trainable burn network
 /// ([`TrainableSpace`](nas_core::train::TrainableSpace)).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Nb201Space {
     config: Nb201Config,
 }
@@ -52,12 +52,6 @@ impl Nb201Space {
             r /= NUM_OPS;
         }
         Some(Nb201Arch::new(ops))
-    }
-}
-
-impl Default for Nb201Space {
-    fn default() -> Self {
-        Nb201Space { config: Nb201Config::default() }
     }
 }
 
