@@ -1,0 +1,59 @@
+//! Benchmarks of whole searches on the NAS-Bench-201 table: NSGA-II, evolution and
+//! random search, 200 and 400 distinct evaluations (table lookups, so this
+//! measures the engine: strategy, driver, de-duplication, records).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use experiments::config::ExperimentConfig;
+use experiments::setup::{build_evaluators, build_strategy};
+use nas_core::{Search, SearchConfig};
+use search_spaces::nb201::Nb201Space;
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn config(strategy: &str) -> ExperimentConfig {
+    let text = format!(
+        "name = \"bench\"\nbudget = 200\nbatch_size = 10\n[space]\nkind = \"nb201\"\n[strategy]\nkind = \"{strategy}\"\n\
+         [[objectives]]\nmetric = \"accuracy\"\n[[objectives]]\nmetric = \"latency_ms\"\n\
+         [[evaluators]]\nkind = \"table\"\naccuracy = \"cifar10_test_acc\"\ndevice = \"fpga\"\n"
+    );
+    ExperimentConfig::from_toml(&text, "bench").expect("valid bench config")
+}
+
+fn searches(c: &mut Criterion) {
+    let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
+    let mut g = c.benchmark_group("nb201_table_search");
+    g.sample_size(20);
+    for strategy in ["nsga2", "evolution", "random"] {
+        let cfg = config(strategy);
+        let evals = build_evaluators(&cfg, &space, None).expect("evaluators");
+        let problem = cfg.problem();
+        for budget in [200usize, 400] {
+            g.bench_function(format!("{strategy}/{budget}"), |b| {
+                b.iter(|| {
+                    let mut s = build_strategy::<Nb201Space>(&cfg.strategy);
+                    let sc = SearchConfig { budget, batch_size: 10, seed: 1, max_idle_asks: 50 };
+                    let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc)
+                        .run(s.as_mut())
+                        .expect("search");
+                    black_box(out.trials.len())
+                })
+            });
+        }
+    }
+    g.finish();
+    g = c.benchmark_group("nb201_table");
+    g.sample_size(10);
+    g.bench_function("load_15625_rows", |b| {
+        b.iter(|| {
+            black_box(
+                nas_core::MetricTable::load(experiments::setup::builtin_nb201_table(), space.as_ref())
+                    .expect("table")
+                    .len(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, searches);
+criterion_main!(benches);
