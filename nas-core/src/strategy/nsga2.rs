@@ -53,11 +53,17 @@ pub struct Nsga2Config {
     pub offspring_size: usize,
     /// EXPERIMENT keep one member per objective vector when possible.
     pub unique_objectives: bool,
+    /// EXPERIMENT
+    pub extra_mutation: f64,
+    /// EXPERIMENT
+    pub tournament_size: usize,
+    /// EXPERIMENT 0 = off; else boundary crowding in tournaments = factor * max finite crowding of its front
+    pub boundary_cap: f64,
 }
 
 impl Default for Nsga2Config {
     fn default() -> Self {
-        Nsga2Config { population_size: 20, crossover_prob: 0.9, mutation_prob: 1.0, max_retries: 50, offspring_size: 0, unique_objectives: false }
+        Nsga2Config { population_size: 20, crossover_prob: 0.9, mutation_prob: 1.0, max_retries: 50, offspring_size: 0, unique_objectives: false, extra_mutation: 0.0, tournament_size: 2, boundary_cap: 0.0 }
     }
 }
 
@@ -166,6 +172,7 @@ impl<A: Architecture> Nsga2<A> {
             let refs: Vec<&Evaluated<A>> = pop.iter().collect();
             self.fitness = rank_and_crowding_of(&refs);
             self.population = pop;
+            self.cap();
             return;
         }
         let refs: Vec<&Evaluated<A>> = union.iter().collect();
@@ -176,17 +183,28 @@ impl<A: Architecture> Nsga2<A> {
         let mut slots: Vec<Option<Evaluated<A>>> = union.into_iter().map(Some).collect();
         self.population = order.iter().filter_map(|&i| slots[i].take()).collect();
         self.fitness = order.iter().map(|&i| rc[i]).collect();
+        self.cap();
+    }
+
+    fn cap(&mut self) {
+        if self.config.boundary_cap <= 0.0 { return; }
+        let maxrank = self.fitness.iter().map(|f| f.rank).max().unwrap_or(0);
+        for r in 0..=maxrank {
+            let m = self.fitness.iter().filter(|f| f.rank == r && f.crowding.is_finite()).map(|f| f.crowding).fold(0.0, f64::max);
+            for f in self.fitness.iter_mut().filter(|f| f.rank == r && f.crowding.is_infinite()) {
+                f.crowding = if m > 0.0 { m * self.config.boundary_cap } else { 1.0 };
+            }
+        }
     }
 
     /// Binary tournament on the parents.
     fn tournament(&self, rng: &mut dyn RngCore) -> &A {
         let len = self.population.len();
-        let i = rng.random_range(0..len);
-        let j = rng.random_range(0..len);
-        let w = match self.fitness[i].quality_cmp(&self.fitness[j]).then(i.cmp(&j)) {
-            Ordering::Greater => j,
-            _ => i,
-        };
+        let mut w = rng.random_range(0..len);
+        for _ in 1..self.config.tournament_size.max(1) {
+            let j = rng.random_range(0..len);
+            if self.fitness[j].quality_cmp(&self.fitness[w]).then(j.cmp(&w)) == Ordering::Less { w = j; }
+        }
         &self.population[w].arch
     }
 
@@ -203,6 +221,9 @@ impl<A: Architecture> Nsga2<A> {
             };
             if rng.random::<f64>() < self.config.mutation_prob {
                 c = space.mutate(&c, rng);
+                while rng.random::<f64>() < self.config.extra_mutation {
+                    c = space.mutate(&c, rng);
+                }
             }
             if !self.seen.contains(&c.id()) {
                 return Some(c);

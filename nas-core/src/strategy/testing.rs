@@ -655,6 +655,50 @@ mod scratch {
                 }
             }
         }
+        if grid.contains('D') {
+            let c = Nsga2Config { population_size: 10, crossover_prob: 0.0, ..Default::default() };
+            let mut rs = Vec::new();
+            for seed in 0..seeds {
+                let trials = Search::new(&NbSpace, &eval, &problem, SearchConfig::new(200, 1000 + seed)).run(&mut c.clone().init::<Nb>()).expect("runs").trials;
+                let pts = feasible_points(&trials, &problem);
+                let r = norm.ratio(&pts, true_hv).expect("r");
+                let best_acc = pts.iter().map(|p| -p[0]).fold(0.0, f64::max);
+                let min_lat = pts.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
+                // loss split: high-acc half (lat > 3) vs low-lat half
+                let hi: Vec<Vec<f64>> = front.iter().filter(|f| f[1] > 3.0).cloned().collect();
+                let lo: Vec<Vec<f64>> = front.iter().filter(|f| f[1] <= 3.0).cloned().collect();
+                let mut a = pts.clone(); a.extend(hi.clone());
+                let mut b = pts.clone(); b.extend(lo.clone());
+                let base = norm.hypervolume(&pts).expect("hv");
+                let lhi = (norm.hypervolume(&a).expect("hv") - base) / true_hv;
+                let llo = (norm.hypervolume(&b).expect("hv") - base) / true_hv;
+                rs.push((r, best_acc, min_lat, lhi, llo));
+            }
+            rs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for r in &rs { println!("ratio {:.4} best_acc {:.3} min_lat {:.3} loss_hi {:.4} loss_lo {:.4}", r.0, r.1, r.2, r.3, r.4); }
+        }
+        if grid.contains('B') {
+            for p in [8, 10, 12, 16, 20, 24] {
+                for bc in [0.0, 0.5, 1.0, 1.5] {
+                    for cx in [0.0, 0.3, 0.9] {
+                        let c = Nsga2Config { population_size: p, crossover_prob: cx, boundary_cap: bc, ..Default::default() };
+                        show(&format!("nsga2 N={p} bc={bc} cx={cx}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
+                    }
+                }
+            }
+        }
+        if grid.contains('Y') {
+            for p in [8, 10, 12, 16, 20] {
+                for em in [0.0, 0.2, 0.4] {
+                    for ts in [2, 3, 4] {
+                        for cx in [0.0, 0.3] {
+                            let c = Nsga2Config { population_size: p, crossover_prob: cx, extra_mutation: em, tournament_size: ts, ..Default::default() };
+                            show(&format!("nsga2 N={p} em={em} ts={ts} cx={cx}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
+                        }
+                    }
+                }
+            }
+        }
         if grid.contains('N') {
             for p in [8, 10, 12, 14, 16, 20] {
                 for cx in [0.9, 0.5, 0.2, 0.0] {

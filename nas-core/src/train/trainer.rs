@@ -708,3 +708,40 @@ pub(crate) mod tests {
         assert_ne!(weights(5), weights(6));
     }
 }
+#[cfg(test)]
+mod scratch_tmp {
+    use super::tests::*;
+    use super::*;
+    #[test]
+    fn scratch_threads() {
+        let (train, val) = digits();
+        for (dev, name) in [(Device::flex(), "flex"), (crate::train::Backend::Ndarray.device(), "ndarray")] {
+            for threads in [None, Some(1), Some(2), None] {
+                let ad = dev.clone().autodiff();
+                let cfg = TrainConfig { epochs: 1, batch_size: 32, threads, optimizer: OptimizerConfig::Adam { lr: 0.01, weight_decay: 0.0 }, ..TrainConfig::default() };
+                let model = init_seeded(3, &ad, || TinyCnn::new(1, 32, 10, &ad));
+                let r = train_classifier(model, train, val, &cfg, 3, &dev, &mut |_| {}).expect("x");
+                println!("{name} {threads:?}: acc {} loss {:e} train {:e} {:.0} img/s", r.val_accuracy, r.val_loss, r.train_loss, r.images_per_second);
+            }
+        }
+    }
+}
+#[cfg(test)]
+mod scratch2_tmp {
+    use super::*;
+    #[test]
+    fn scratch_threads_ref() {
+        let n = 512;
+        let px: Vec<f32> = (0..n * 3072).map(|i| ((i * 7919) % 255) as f32 / 255.0 - 0.5).collect();
+        let lb: Vec<u32> = (0..n).map(|i| (i % 10) as u32).collect();
+        let ds = ImageDataset::new("r", [3, 32, 32], 10, px, lb).expect("ds");
+        let dev = Device::flex();
+        for threads in [Some(1), Some(2), None, Some(4)] {
+            let ad = dev.clone().autodiff();
+            let cfg = TrainConfig { epochs: 1, batch_size: 64, threads, ..TrainConfig::default() };
+            let model = init_seeded(3, &ad, || crate::train::ReferenceCnn::new(3, 10, &ad));
+            let r = train_classifier(model, &ds, &ds, &cfg, 3, &dev, &mut |_| {}).expect("x");
+            println!("{threads:?}: acc {} loss {:e} train {:e} {:.0} img/s", r.val_accuracy, r.val_loss, r.train_loss, r.images_per_second);
+        }
+    }
+}

@@ -130,7 +130,6 @@ mod tests {
     fn darts_v2_matches_the_published_parameter_count() {
         let spec = eval_space().network_spec(&DartsGenotype::darts_v2());
         assert_eq!(spec.params(), 3_349_342);
-        assert!((spec.params() as f64 / 3.3e6 - 1.0).abs() < 0.015 + 1e-9);
         // Multiply-accumulates of the convolutions and the classifier.
         assert_eq!(spec.macs(), DARTS_V2_MACS);
     }
