@@ -6,6 +6,7 @@
 
 use nas_core::strategy::{LocalSearchConfig, Nsga2Config, RandomSearchConfig, RegularizedEvolutionConfig};
 use nas_core::train::{Backend, TrainConfig};
+use latency_lut::{Dataflow, TechnologyChoice};
 use nas_core::{Constraint, Direction, Metric, Objective};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -206,13 +207,151 @@ pub enum EvaluatorConfig {
     },
     /// Params, FLOPs, MACs, BitOps and memory from the layer description.
     Analytical {},
+    /// `latency_ms` from a measured latency lookup table (`hwnas lut build`).
+    Lut {
+        /// The table file (relative paths are relative to the config file).
+        path: PathBuf,
+        /// Batch size the table must have been measured at (default: any).
+        #[serde(default)]
+        batch: Option<usize>,
+    },
+    /// `latency_ms` measured end to end with burn on this machine (slow, exact).
+    Measured {
+        /// Inputs per forward pass.
+        #[serde(default = "one")]
+        batch: usize,
+        /// Threads of the timing (1 is the most reproducible).
+        #[serde(default = "one")]
+        threads: usize,
+    },
+    /// `energy_mj` from the analytical model (MACs and memory traffic per level).
+    Energy {
+        /// `horowitz45` (default), `eyeriss65`, or a table of energies.
+        #[serde(default)]
+        technology: TechnologyChoice,
+        /// On-chip buffer in KiB.
+        #[serde(default = "default_buffer_kib")]
+        buffer_kib: f64,
+        /// Inputs per inference.
+        #[serde(default = "one")]
+        batch: usize,
+    },
+    /// `latency_ms` and/or `energy_mj` of a systolic-array accelerator.
+    Systolic {
+        /// PE rows.
+        #[serde(default = "sixteen")]
+        rows: usize,
+        /// PE columns.
+        #[serde(default = "sixteen")]
+        cols: usize,
+        /// `ws` (weight stationary), `os` (output stationary) or `rs` (row stationary).
+        #[serde(default)]
+        dataflow: Dataflow,
+        /// Clock in MHz.
+        #[serde(default = "default_clock")]
+        clock_mhz: f64,
+        /// Input, filter and output buffers in KiB.
+        #[serde(default = "default_array_buffer")]
+        ifmap_kib: f64,
+        /// Filter buffer in KiB.
+        #[serde(default = "default_array_buffer")]
+        filter_kib: f64,
+        /// Output buffer in KiB.
+        #[serde(default = "default_array_buffer")]
+        ofmap_kib: f64,
+        /// DRAM bandwidth in bytes per cycle.
+        #[serde(default = "sixteen_f")]
+        dram_bytes_per_cycle: f64,
+        /// Per-access energies, as for `energy`.
+        #[serde(default)]
+        technology: TechnologyChoice,
+        /// Inputs per inference.
+        #[serde(default = "one")]
+        batch: usize,
+        /// Metrics to report (default both `latency_ms` and `energy_mj`).
+        #[serde(default)]
+        metrics: Option<Vec<String>>,
+    },
+    /// `latency_ms` from one device column of the built-in NAS-Bench-201 table
+    /// (`eyeriss`, `fpga`, `pixel3`, ...), as a hardware target like the others.
+    Device {
+        /// Device name (see `hwnas list`).
+        name: String,
+    },
 }
 
 fn default_table() -> String {
     "builtin:nb201".into()
 }
+fn one() -> usize {
+    1
+}
+fn sixteen() -> usize {
+    16
+}
+fn sixteen_f() -> f64 {
+    16.0
+}
+fn default_buffer_kib() -> f64 {
+    512.0
+}
+fn default_clock() -> f64 {
+    500.0
+}
+fn default_array_buffer() -> f64 {
+    64.0
+}
+
+/// Kinds of evaluators (for messages).
+pub const EVALUATOR_KINDS: &str = "table, train, analytical, lut, measured, energy, systolic, device";
 fn default_val() -> f64 {
     0.2
+}
+
+impl EvaluatorConfig {
+    /// The systolic-array model of a `systolic` evaluator (an error message for bad
+    /// values; `None`-like error for other kinds).
+    pub fn systolic(&self) -> Result<latency_lut::SystolicArray, String> {
+        let EvaluatorConfig::Systolic {
+            rows,
+            cols,
+            dataflow,
+            clock_mhz,
+            ifmap_kib,
+            filter_kib,
+            ofmap_kib,
+            dram_bytes_per_cycle,
+            technology,
+            batch,
+            metrics,
+        } = self
+        else {
+            return Err("not a systolic evaluator".into());
+        };
+        let array = latency_lut::SystolicArray::new(latency_lut::SystolicConfig {
+            rows: *rows,
+            cols: *cols,
+            dataflow: *dataflow,
+            clock_mhz: *clock_mhz,
+            ifmap_kib: *ifmap_kib,
+            filter_kib: *filter_kib,
+            ofmap_kib: *ofmap_kib,
+            dram_bytes_per_cycle: *dram_bytes_per_cycle,
+            technology: technology.clone(),
+            batch: *batch,
+        })
+        .map_err(|e| e.to_string())?;
+        match metrics {
+            None => Ok(array),
+            Some(names) => {
+                let ms = names
+                    .iter()
+                    .map(|n| n.parse::<Metric>().map_err(|e| format!("metrics: {e}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                array.with_metrics(ms).map_err(|e| e.to_string())
+            }
+        }
+    }
 }
 
 /// The datasets the `train` evaluator knows.
@@ -228,6 +367,10 @@ pub struct OutputConfig {
     /// Also write PNG plots (SVG is always written).
     #[serde(default = "yes")]
     pub png: bool,
+    /// After the search, re-measure the final Pareto front end to end (`hwnas
+    /// verify`) when its latency came from a lookup table or a model.
+    #[serde(default)]
+    pub verify: bool,
 }
 
 fn default_runs() -> PathBuf {
@@ -239,7 +382,7 @@ fn yes() -> bool {
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { runs_dir: default_runs(), png: true }
+        OutputConfig { runs_dir: default_runs(), png: true, verify: false }
     }
 }
 
@@ -337,7 +480,7 @@ impl ExperimentConfig {
             }
         }
         if self.evaluators.is_empty() {
-            return Err(err("evaluators", "empty; give at least one of kind table, train, analytical".into()));
+            return Err(err("evaluators", format!("empty; give at least one of kind {EVALUATOR_KINDS}")));
         }
         for (i, e) in self.evaluators.iter().enumerate() {
             let f = |name: &str| format!("evaluators[{i}].{name}");
@@ -372,6 +515,37 @@ impl ExperimentConfig {
                     training.validate().map_err(|e| err(&f("training"), e.to_string()))?;
                 }
                 EvaluatorConfig::Analytical {} => {}
+                EvaluatorConfig::Lut { path, batch } => {
+                    if path.as_os_str().is_empty() {
+                        return Err(err(&f("path"), "empty; give the table file written by `hwnas lut build`".into()));
+                    }
+                    if *batch == Some(0) {
+                        return Err(err(&f("batch"), "0 is not allowed; use an integer >= 1".into()));
+                    }
+                }
+                EvaluatorConfig::Measured { batch, threads } => {
+                    let p = latency_lut::Protocol { batch: *batch, threads: *threads, ..Default::default() };
+                    p.validate().map_err(|e| err(&f("batch"), e.to_string()))?;
+                }
+                EvaluatorConfig::Energy { technology, buffer_kib, batch } => {
+                    let tech = technology.resolve().map_err(|e| err(&f("technology"), e.to_string()))?;
+                    latency_lut::EnergyModel::new(tech, *buffer_kib, *batch)
+                        .map_err(|e| err(&f("buffer_kib"), e.to_string()))?;
+                }
+                EvaluatorConfig::Systolic { .. } => {
+                    e.systolic().map_err(|e| err(&format!("evaluators[{i}]"), e))?;
+                }
+                EvaluatorConfig::Device { name } => {
+                    if !matches!(self.space, SpaceConfig::Nb201 { .. }) {
+                        return Err(err(
+                            &f("name"),
+                            "device tables cover the NAS-Bench-201 space only; use kind = \"nb201\"".into(),
+                        ));
+                    }
+                    if name.trim().is_empty() {
+                        return Err(err(&f("name"), "empty; give a device, e.g. \"pixel3\" (see `hwnas list`)".into()));
+                    }
+                }
             }
         }
         let provided = self.provided_metrics();
@@ -407,6 +581,15 @@ impl ExperimentConfig {
                 EvaluatorConfig::Train { .. } => out.extend([Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]),
                 EvaluatorConfig::Analytical {} => {
                     out.extend([Metric::Params, Metric::Flops, Metric::Macs, Metric::BitOps, Metric::MemoryMb])
+                }
+                EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. } => {
+                    out.push(Metric::LatencyMs)
+                }
+                EvaluatorConfig::Energy { .. } => out.push(Metric::EnergyMj),
+                EvaluatorConfig::Systolic { .. } => {
+                    if let Ok(a) = e.systolic() {
+                        out.extend(nas_core::CostModel::provides(&a))
+                    }
                 }
             }
         }

@@ -10,12 +10,15 @@
 //! - [`report`]: `pareto.json`, plots and `export/`.
 //! - [`plot`]: plotters drawings.
 //! - [`compare`]: strategies x seeds comparisons.
+//! - [`hardware`]: `lut build`, `lut validate` and `verify` (latency tables and
+//!   front verification).
 //! - [`cli`]: the clap command line.
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod hardware;
 pub mod hv;
 pub mod observers;
 pub mod plot;

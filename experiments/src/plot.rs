@@ -202,3 +202,81 @@ pub fn curves_plot(
     }
     Ok(())
 }
+
+/// A predicted-against-measured scatter (latency validation and front verification).
+#[derive(Clone, Debug, Default)]
+pub struct PredictionPlot {
+    /// Title.
+    pub title: String,
+    /// X axis label (the measured quantity, with unit).
+    pub x_label: String,
+    /// Y axis label (the predicted quantity, with unit).
+    pub y_label: String,
+    /// `(measured, predicted)` points.
+    pub points: Vec<(f64, f64)>,
+    /// Points drawn highlighted (e.g. front members that became dominated).
+    pub flagged: Vec<(f64, f64)>,
+    /// Legend of the highlighted points.
+    pub flagged_label: String,
+    /// Half-width of the relative band around `y = x` (0.1 draws ±10%).
+    pub band: f64,
+}
+
+fn draw_prediction<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &PredictionPlot) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let all = || p.points.iter().chain(&p.flagged);
+    let (lo, hi) = range(all().flat_map(|q| [q.0, q.1]));
+    let (lo, hi) = (lo.max(0.0), hi * (1.0 + p.band));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&p.title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d(lo..hi, lo..hi)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(&p.x_label).y_desc(&p.y_label).draw().map_err(err)?;
+    let green = RGBColor(44, 160, 44);
+    if p.band > 0.0 {
+        let poly = vec![(lo, lo * (1.0 - p.band)), (hi, hi * (1.0 - p.band)), (hi, hi * (1.0 + p.band)), (lo, lo * (1.0 + p.band))];
+        chart
+            .draw_series(std::iter::once(Polygon::new(poly, green.mix(0.15).filled())))
+            .map_err(err)?
+            .label(format!("±{:.0}%", p.band * 100.0))
+            .legend(move |(x, y)| Rectangle::new([(x - 8, y - 4), (x + 8, y + 4)], green.mix(0.3).filled()));
+    }
+    chart
+        .draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], green.stroke_width(2)))
+        .map_err(err)?
+        .label("predicted = measured")
+        .legend(move |(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], green.stroke_width(2)));
+    let blue = PALETTE[0];
+    chart
+        .draw_series(p.points.iter().map(|&(x, y)| Circle::new((x, y), 3, blue.filled())))
+        .map_err(err)?
+        .label(format!("architectures ({})", p.points.len()))
+        .legend(move |(x, y)| Circle::new((x, y), 3, blue.filled()));
+    if !p.flagged.is_empty() {
+        chart
+            .draw_series(p.flagged.iter().map(|&(x, y)| Cross::new((x, y), 5, RED.stroke_width(2))))
+            .map_err(err)?
+            .label(format!("{} ({})", p.flagged_label, p.flagged.len()))
+            .legend(|(x, y)| Cross::new((x, y), 5, RED.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// Writes a predicted-against-measured plot as SVG and optionally PNG.
+pub fn prediction_plot(p: &PredictionPlot, svg_path: &Path, png_path: Option<&Path>) -> Result<()> {
+    draw_prediction(SVGBackend::new(svg_path, SIZE).into_drawing_area(), p)?;
+    if let Some(png) = png_path {
+        draw_prediction(BitMapBackend::new(png, SIZE).into_drawing_area(), p)?;
+    }
+    Ok(())
+}

@@ -46,6 +46,7 @@ pub fn resolve_paths(cfg: &mut ExperimentConfig, base: &Path) {
                 *path = resolve(base, Path::new(path)).display().to_string();
             }
             EvaluatorConfig::Train { path: Some(p), .. } => *p = resolve(base, p),
+            EvaluatorConfig::Lut { path, .. } => *path = resolve(base, path),
             _ => {}
         }
     }
@@ -156,6 +157,29 @@ pub fn build_evaluators<S: RunnableSpace>(
             }
             EvaluatorConfig::Analytical {} => {
                 parts.push(Arc::new(CostEvaluator::new(space.clone(), Arc::new(AnalyticalCost))));
+            }
+            EvaluatorConfig::Lut { path, batch } => {
+                let table = crate::hardware::load_lut_for(path, space.as_ref(), *batch).with_context(ctx)?;
+                let model = Arc::new(latency_lut::LutLatency::new(table));
+                parts.push(Arc::new(CostEvaluator::new(space.clone(), model)));
+            }
+            EvaluatorConfig::Measured { batch, threads } => {
+                let p = crate::hardware::protocol(*batch, *threads);
+                parts.push(Arc::new(latency_lut::MeasuredLatency::new(space.clone(), p).with_context(ctx)?));
+            }
+            EvaluatorConfig::Energy { technology, buffer_kib, batch } => {
+                let model = latency_lut::EnergyModel::new(technology.resolve()?, *buffer_kib, *batch).with_context(ctx)?;
+                parts.push(Arc::new(CostEvaluator::new(space.clone(), Arc::new(model))));
+            }
+            EvaluatorConfig::Systolic { .. } => {
+                let model = e.systolic().map_err(anyhow::Error::msg).with_context(ctx)?;
+                parts.push(Arc::new(CostEvaluator::new(space.clone(), Arc::new(model))));
+            }
+            EvaluatorConfig::Device { name } => {
+                let table = Arc::new(MetricTable::load(builtin_nb201_table(), space.as_ref()).with_context(ctx)?);
+                let mapping = table_mapping(&table, &None, &Some(name.clone())).with_context(ctx)?;
+                let pairs: Vec<(Metric, &str)> = mapping.iter().map(|(m, c)| (*m, c.as_str())).collect();
+                parts.push(Arc::new(TableEvaluator::new(table.clone(), &pairs).with_context(ctx)?));
             }
         }
     }

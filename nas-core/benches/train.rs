@@ -41,9 +41,15 @@ fn train_step(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(time));
         group.bench_function(backend.name(), |b| {
             let mut bench = ThroughputBench::new(backend, BATCH, 32);
+            // Each step runs on a pool worker, as in the trainer: kernels called from
+            // a non-pool thread pay a cross-thread wake-up for every parallel op.
             b.iter(|| match &pool {
                 Some(p) => p.install(|| bench.step()),
-                None => bench.step(),
+                None => {
+                    let mut t = (0.0, 0.0, 0.0);
+                    rayon::scope(|_| t = bench.step());
+                    t
+                }
             })
         });
     }

@@ -467,6 +467,23 @@ mod tests {
         }
         assert!(ds.channel_stats().is_some());
         assert!(ds.subset(10, 1).channel_stats().is_some());
+
+        // Re-normalising with another set's statistics undoes the own ones first.
+        let raw = toy(40, 2);
+        let mut reference = raw.clone();
+        let stats = reference.normalize();
+        let mut other = raw.select(&(0..40).rev().collect::<Vec<_>>());
+        other.normalize();
+        other.normalize_with(&stats);
+        let back = other.select(&(0..40).rev().collect::<Vec<_>>());
+        for (a, b) in back.pixels().iter().zip(reference.pixels()) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        let mut twice = reference.clone();
+        twice.normalize();
+        for (a, b) in twice.pixels().iter().zip(reference.pixels()) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
     }
 
     #[test]

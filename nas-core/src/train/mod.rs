@@ -3,6 +3,19 @@
 //!
 //! Spaces that can build a real network implement [`TrainableSpace`]; their model
 //! type implements [`ImageClassifier`]. The trainer is generic over both.
+//!
+//! - [`data`]: [`ImageDataset`] (in-memory NCHW `f32`), splits, subsets, batches.
+//! - [`loaders`]: MNIST idx, CIFAR-10 binary, image folders, the shipped `mnist10k`
+//!   and `digits` ([`load_builtin`]).
+//! - [`trainer`]: [`TrainConfig`], [`train_classifier`], [`init_seeded`] (seeded,
+//!   reproducible parameter initialisation; see its notes on determinism).
+//! - [`evaluator`]: [`TrainingEvaluator`], the [`Evaluator`](crate::Evaluator) that
+//!   trains each candidate.
+//! - [`backend`]: the [`Backend`] choice (flex / ndarray) and [`measure_throughput`].
+//!
+//! Training is fastest when the binary uses a pooling allocator such as mimalloc
+//! (`#[global_allocator]`): burn frees and reallocates multi-megabyte buffers every
+//! step, which glibc's malloc hands back to the kernel each time.
 
 use crate::space::SearchSpace;
 use burn::module::Module;
