@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod encoding;
 pub mod error;
 pub mod evaluator;
 pub mod layer;
@@ -29,6 +30,7 @@ pub mod train;
 pub mod trial;
 
 pub use arch::{ArchId, Architecture};
+pub use encoding::{EncodingKind, MultiEncode};
 pub use error::{NasError, Result};
 pub use evaluator::{AnalyticalCost, Cached, CostEvaluator, CostModel, EvalContext, EvalError, Evaluator, Joint};
 pub use layer::{Activation, LayerSpec, NamedLayer, NetworkSpec, OpKind};

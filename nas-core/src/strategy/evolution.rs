@@ -12,7 +12,7 @@
 //!   lowest constrained non-domination rank *within the sample* (Deb's constraint
 //!   domination: feasible before infeasible, less violation first), then the
 //!   largest crowding distance within the sample, then the lowest population index
-//!   (the oldest), see [`select_best`](super::select_best). With one objective and
+//!   (the oldest), see [`select_best`]. With one objective and
 //!   no constraints this is exactly the classic "best fitness" winner. Failed
 //!   trials lose against everything.
 //! - **Batched / asynchronous**: `ask(n)` draws `n` children from the *current*
@@ -183,6 +183,7 @@ mod tests {
     use crate::space::SearchSpace;
     use crate::strategy::RandomSearch;
     use crate::strategy::testing::*;
+    use rand::SeedableRng;
 
     fn strategy() -> RegularizedEvolution<ToyArch> {
         RegularizedEvolutionConfig::default().init()
@@ -258,15 +259,16 @@ mod tests {
         let evo = mean_hv_ratio(strategy, &problem, 100, 10);
         let evo_small = mean_hv_ratio(small, &problem, 100, 10);
         eprintln!("toy HV ratio at 100 evals: random {random:.4}, evolution {evo:.4}, evolution(20,5) {evo_small:.4}");
-        assert!(evo >= random + 0.01, "evolution {evo:.4} vs random {random:.4}");
+        assert!(evo >= random + 0.015, "evolution {evo:.4} vs random {random:.4}");
     }
 
     #[test]
     fn finds_the_constrained_front_at_a_generous_budget() {
         let problem = toy_constrained_problem();
-        let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut small(), 300, 5);
-        assert_eq!(trials_front(&trials, &problem), true_front(&ToySpace, &problem));
+        let truth = true_front(&ToySpace, &problem);
+        for seed in 0..4 {
+            let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut strategy(), 400, seed);
+            assert_eq!(trials_front(&trials, &problem), truth, "seed {seed}");
+        }
     }
-
-    use rand::SeedableRng;
 }

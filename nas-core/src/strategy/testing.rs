@@ -420,329 +420,220 @@ mod tests {
     }
 }
 
+/// Tuning experiment on the NAS-Bench-201 table (CIFAR-10 accuracy vs `fpga_ms`),
+/// with a minimal re-implementation of the space (nas-core cannot depend on
+/// search-spaces). Run it with
+/// `cargo test --release -p nas-core nb201_hv_ratios -- --ignored --nocapture`
+/// (`NB201_CSV` overrides the table path, `SEEDS` the number of seeds (run seeds
+/// `0..SEEDS`), `BATCH` the driver's batch size, default 10 as in the CLI's
+/// `nb201-cifar10-fpga` config).
 #[cfg(test)]
-mod scratch {
+mod nb201_experiment {
     use super::*;
-    use crate::strategy::*;
+    use crate::strategy::{
+        LocalSearch, LocalSearchConfig, Nsga2, Nsga2Config, RandomSearch, RegularizedEvolution,
+        RegularizedEvolutionConfig,
+    };
+    use std::collections::BTreeMap;
+    use std::io::Read;
 
-    fn first_full<St: SearchStrategy<ToySpace>>(
-        make: impl Fn() -> St,
-        problem: &crate::Problem,
-        budget: usize,
-    ) -> Vec<Option<usize>> {
-        let truth = true_front(&ToySpace, problem);
-        (0..10)
-            .map(|seed| {
-                let trials = run_toy(&ToySpace, &ToyEval::new(), problem, &mut make(), budget, seed);
-                (1..=trials.len()).find(|&k| trials_front(&trials[..k], problem) == truth)
-            })
-            .collect()
-    }
-
-    #[test]
-    #[ignore]
-    fn explore() {
-        for problem in [toy_problem(), toy_constrained_problem()] {
-            println!("front size {}", true_front(&ToySpace, &problem).len());
-            println!("random  {:?}", first_full(RandomSearch::<ToyArch>::default, &problem, 625));
-            println!("evo     {:?}", first_full(RegularizedEvolution::<ToyArch>::default, &problem, 625));
-            println!("nsga2   {:?}", first_full(Nsga2::<ToyArch>::default, &problem, 625));
-            println!("local   {:?}", first_full(LocalSearch::<ToyArch>::default, &problem, 625));
-            for b in [40, 60, 100, 150] {
-                let r = mean_hv_ratio(RandomSearch::<ToyArch>::default, &problem, b, 10);
-                let e = mean_hv_ratio(RegularizedEvolution::<ToyArch>::default, &problem, b, 10);
-                let n = mean_hv_ratio(Nsga2::<ToyArch>::default, &problem, b, 10);
-                let l = mean_hv_ratio(LocalSearch::<ToyArch>::default, &problem, b, 10);
-                println!("budget {b}: random {r:.4} evo {e:.4} nsga2 {n:.4} local {l:.4}");
-            }
-        }
-    }
-
-    // ---- NAS-Bench-201 experiment ----
     const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
+    const EDGES: usize = 6;
 
+    /// A cell: the op index of each of the six edges, in notation order.
     #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-    struct Nb(Vec<u8>);
-    impl Architecture for Nb {
+    struct Cell([u8; EDGES]);
+
+    impl Architecture for Cell {
         fn notation(&self) -> String {
             let o = |k: usize| OPS[usize::from(self.0[k])];
             format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|", o(0), o(1), o(2), o(3), o(4), o(5))
         }
     }
-    struct NbSpace;
-    impl SearchSpace for NbSpace {
-        type Arch = Nb;
+
+    /// The 15,625 cells with the benchmark's REA mutation, uniform crossover and
+    /// single-edge neighbours (as in search-spaces' `Nb201Space`).
+    struct Nb201;
+
+    impl SearchSpace for Nb201 {
+        type Arch = Cell;
         fn name(&self) -> &str {
             "nb201"
         }
-        fn sample(&self, rng: &mut dyn RngCore) -> Nb {
-            Nb((0..6).map(|_| rng.random_range(0..5u8)).collect())
+        fn sample(&self, rng: &mut dyn RngCore) -> Cell {
+            Cell(std::array::from_fn(|_| rng.random_range(0..5u8)))
         }
-        fn validate(&self, _arch: &Nb) -> Result<()> {
+        fn validate(&self, _arch: &Cell) -> Result<()> {
             Ok(())
         }
-        fn parse(&self, notation: &str) -> Result<Nb> {
-            let ops: Vec<u8> = notation
+        fn parse(&self, notation: &str) -> Result<Cell> {
+            let ops: Option<Vec<u8>> = notation
                 .split('|')
-                .filter(|s| s.contains('~'))
-                .map(|s| {
-                    let name = s.split('~').next().unwrap_or("");
-                    OPS.iter().position(|o| *o == name).map(|p| p as u8)
-                })
-                .collect::<Option<Vec<u8>>>()
-                .ok_or_else(|| NasError::Backend(notation.into()))?;
-            Ok(Nb(ops))
+                .filter_map(|t| t.split_once('~'))
+                .map(|(op, _)| OPS.iter().position(|o| *o == op).map(|p| p as u8))
+                .collect();
+            let ops = ops.and_then(|v| <[u8; EDGES]>::try_from(v).ok());
+            ops.map(Cell).ok_or_else(|| NasError::Parse {
+                space: "nb201".into(),
+                input: notation.into(),
+                reason: "six known ops".into(),
+            })
         }
         fn size(&self) -> SpaceSize {
-            SpaceSize::Exact(15625)
-        }
-        fn enumerate(&self) -> Option<Box<dyn Iterator<Item = Nb> + '_>> {
-            Some(Box::new((0..15625u32).map(|mut k| {
-                let mut g = vec![0u8; 6];
-                for x in g.iter_mut().rev() {
-                    *x = (k % 5) as u8;
-                    k /= 5;
-                }
-                Nb(g)
-            })))
+            SpaceSize::Exact(15_625)
         }
     }
-    impl Mutate for NbSpace {
-        fn mutate(&self, arch: &Nb, rng: &mut dyn RngCore) -> Nb {
-            let mut g = arch.0.clone();
-            let pos = rng.random_range(0..6);
-            g[pos] = (g[pos] + rng.random_range(1..5u8)) % 5;
-            Nb(g)
+
+    impl Mutate for Nb201 {
+        fn mutate(&self, arch: &Cell, rng: &mut dyn RngCore) -> Cell {
+            let mut ops = arch.0;
+            let e = rng.random_range(0..EDGES);
+            ops[e] = (ops[e] + rng.random_range(1..5u8)) % 5;
+            Cell(ops)
         }
     }
-    impl Crossover for NbSpace {
-        fn crossover(&self, a: &Nb, b: &Nb, rng: &mut dyn RngCore) -> Nb {
-            Nb(a.0.iter().zip(&b.0).map(|(&x, &y)| if rng.random::<bool>() { x } else { y }).collect())
+
+    impl Crossover for Nb201 {
+        fn crossover(&self, a: &Cell, b: &Cell, rng: &mut dyn RngCore) -> Cell {
+            Cell(std::array::from_fn(|e| if rng.random_bool(0.5) { b.0[e] } else { a.0[e] }))
         }
     }
-    impl Neighbors for NbSpace {
-        fn neighbors(&self, arch: &Nb) -> Vec<Nb> {
-            let mut out = Vec::new();
-            for p in 0..6 {
-                for v in 0..5u8 {
-                    if v != arch.0[p] {
-                        let mut g = arch.0.clone();
-                        g[p] = v;
-                        out.push(Nb(g));
+
+    impl Neighbors for Nb201 {
+        fn neighbors(&self, arch: &Cell) -> Vec<Cell> {
+            let mut out = Vec::with_capacity(24);
+            for e in 0..EDGES {
+                for op in 0..5u8 {
+                    if op != arch.0[e] {
+                        let mut ops = arch.0;
+                        ops[e] = op;
+                        out.push(Cell(ops));
                     }
                 }
             }
             out
         }
     }
-    struct NbEval(std::collections::HashMap<String, (f64, f64)>);
-    impl Evaluator<Nb> for NbEval {
+
+    /// Table lookup: notation -> (accuracy, fpga latency).
+    struct Table(BTreeMap<String, (f64, f64)>);
+
+    impl Evaluator<Cell> for Table {
         fn name(&self) -> String {
-            "nb201".into()
+            "nb201-table".into()
         }
         fn provides(&self) -> Vec<Metric> {
             vec![Metric::Accuracy, Metric::LatencyMs]
         }
-        fn evaluate(&self, arch: &Nb, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
-            let (a, l) = self.0.get(&arch.notation()).copied().ok_or_else(|| EvalError::failed("missing"))?;
-            Ok(MetricMap::from([(Metric::Accuracy, a), (Metric::LatencyMs, l)]))
+        fn evaluate(&self, arch: &Cell, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+            let (acc, lat) = self.0.get(&arch.notation()).copied().ok_or_else(|| EvalError::failed("not in table"))?;
+            Ok(MetricMap::from([(Metric::Accuracy, acc), (Metric::LatencyMs, lat)]))
+        }
+        fn is_cheap(&self) -> bool {
+            true
         }
     }
 
-    fn load() -> NbEval {
+    fn load() -> Table {
         let path = std::env::var("NB201_CSV")
             .unwrap_or_else(|_| "/work/shared/data/nb201/nb201_cifar_accuracy_and_latency.csv.gz".into());
-        let out = std::process::Command::new("gzip").args(["-dc", &path]).output().expect("gzip");
-        let text = String::from_utf8(out.stdout).expect("utf8");
+        let file = std::fs::File::open(&path).expect("NB201 table readable");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("gzip csv");
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().expect("header").split(',').collect();
         let col = |n: &str| header.iter().position(|h| *h == n).expect("column");
-        let (ia, iacc, ilat) = (col("arch"), col("cifar10_test_acc"), col("fpga_ms"));
-        let mut map = std::collections::HashMap::new();
-        for l in lines {
+        let (arch, acc, lat) = (col("arch"), col("cifar10_test_acc"), col("fpga_ms"));
+        let rows = lines.map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            map.insert(f[ia].to_string(), (f[iacc].parse().expect("acc"), f[ilat].parse().expect("lat")));
-        }
-        NbEval(map)
+            (f[arch].to_string(), (f[acc].parse().expect("accuracy"), f[lat].parse().expect("latency")))
+        });
+        Table(rows.collect())
     }
 
-    fn ratios<St: SearchStrategy<NbSpace>>(
-        eval: &NbEval,
+    /// Mean HV ratio of the first `b` trials for each `b` in `budgets`.
+    fn mean_ratios(
+        table: &Table,
         norm: &NormalizedHv,
         true_hv: f64,
-        make: &dyn Fn() -> St,
+        make: &dyn Fn() -> Box<dyn SearchStrategy<Nb201>>,
         budgets: &[usize],
         seeds: u64,
+        batch_size: usize,
     ) -> Vec<f64> {
         let problem = toy_problem();
-        let max = *budgets.iter().max().expect("budgets");
+        let max = budgets.iter().copied().max().unwrap_or(0);
         let mut sums = vec![0.0; budgets.len()];
         for seed in 0..seeds {
-            let trials = Search::new(&NbSpace, eval, &problem, SearchConfig::new(max, 1000 + seed))
-                .run(&mut make())
-                .expect("runs")
-                .trials;
-            for (k, &b) in budgets.iter().enumerate() {
-                let pts = feasible_points(&trials[..b.min(trials.len())], &problem);
-                sums[k] += norm.ratio(&pts, true_hv).expect("ratio");
+            let mut strategy = make();
+            let config = SearchConfig { batch_size, ..SearchConfig::new(max, seed) };
+            let trials = Search::new(&Nb201, table, &problem, config).run(&mut *strategy).expect("search runs").trials;
+            for (sum, &b) in sums.iter_mut().zip(budgets) {
+                let points = feasible_points(&trials[..b.min(trials.len())], &problem);
+                *sum += norm.ratio(&points, true_hv).expect("ratio");
             }
         }
         sums.iter().map(|s| s / seeds as f64).collect()
     }
 
     #[test]
-    #[ignore]
-    fn nb201_experiment() {
-        let eval = load();
+    #[ignore = "needs the NAS-Bench-201 table; a tuning experiment, not a check"]
+    fn nb201_hv_ratios() {
+        let table = load();
         let problem = toy_problem();
-        let all: Vec<Vec<f64>> = eval
+        let all: Vec<Vec<f64>> = table
             .0
             .values()
-            .map(|&(a, l)| problem.min_vector(&MetricMap::from([(Metric::Accuracy, a), (Metric::LatencyMs, l)])))
-            .map(|v| v.expect("finite"))
+            .filter_map(|&(a, l)| problem.min_vector(&MetricMap::from([(Metric::Accuracy, a), (Metric::LatencyMs, l)])))
             .collect();
-        let idx = pareto_front_indices(&all);
-        let front: Vec<Vec<f64>> = idx.iter().map(|&i| all[i].clone()).collect();
-        println!("NB201: {} archs, true front {} points", all.len(), front.len());
-        let norm = NormalizedHv::from_front(&front).expect("norm");
-        let true_hv = norm.hypervolume(&front).expect("hv");
+        let front: Vec<Vec<f64>> = pareto_front_indices(&all).into_iter().map(|i| all[i].clone()).collect();
+        let norm = NormalizedHv::from_front(&front).expect("normaliser");
+        let true_hv = norm.hypervolume(&front).expect("true front HV");
+        let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+        let seeds = env("SEEDS", 20);
+        let batch_size = env("BATCH", 10) as usize;
         let budgets = [100, 200, 400];
-        let seeds = 20;
-        let budgets_env = std::env::var("BUDGETS").unwrap_or_default();
-        let budgets: Vec<usize> = if budgets_env.is_empty() { budgets.to_vec() } else { budgets_env.split(',').map(|b| b.parse().expect("budget")).collect() };
-        let budgets = &budgets[..];
-        let show = |name: &str, r: Vec<f64>| println!("{name:40} {}", r.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join(" "));
-        let grid = std::env::var("GRID").unwrap_or_default();
-        show("random", ratios(&eval, &norm, true_hv, &|| RandomSearch::<Nb>::default(), budgets, seeds));
-        let seeds: u64 = std::env::var("SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(seeds);
-        if grid.contains('H') {
-            let fronts: Vec<(String, Box<dyn Fn() -> Box<dyn SearchStrategy<NbSpace>>>)> = vec![
-                ("random".into(), Box::new(|| Box::new(RandomSearch::<Nb>::default()))),
-                ("nsga2 N=10 cx=0".into(), Box::new(|| Box::new(Nsga2Config { population_size: 10, crossover_prob: 0.0, ..Default::default() }.init::<Nb>()))),
-                ("nsga2 N=20 cx=.9".into(), Box::new(|| Box::new(Nsga2Config { population_size: 20, ..Default::default() }.init::<Nb>()))),
-                ("local".into(), Box::new(|| Box::new(LocalSearch::<Nb>::default()))),
-            ];
-            for (name, make) in &fronts {
-                let mut hits = vec![0usize; front.len()];
-                let mut loss = vec![0.0; front.len()];
-                for seed in 0..seeds {
-                    let mut st = make();
-                    let trials = Search::new(&NbSpace, &eval, &problem, SearchConfig::new(200, 1000 + seed)).run(&mut *st).expect("runs").trials;
-                    let pts = feasible_points(&trials, &problem);
-                    let hv = norm.hypervolume(&pts).expect("hv");
-                    for (k, f) in front.iter().enumerate() {
-                        if pts.iter().any(|p| p == f) { hits[k] += 1; } else {
-                            let mut with = pts.clone(); with.push(f.clone());
-                            loss[k] += (norm.hypervolume(&with).expect("hv") - hv) / true_hv;
-                        }
-                    }
-                }
-                println!("{name}: hits {hits:?}");
-                println!("{name}: mean HV loss per missed point {:?}", loss.iter().map(|l| format!("{:.4}", l / seeds as f64)).collect::<Vec<_>>());
-            }
-            let mut fs: Vec<_> = front.clone(); fs.sort_by(|a, b| a[1].total_cmp(&b[1]));
-            println!("{:?}", front);
-        }
-        if grid.contains('X') {
-            for p in [8, 10, 12, 16, 20] {
-                for lam in [0, 2, 4, 8] {
-                    for u in [false, true] {
-                        for cx in [0.0, 0.3] {
-                            let c = Nsga2Config { population_size: p, crossover_prob: cx, offspring_size: lam, unique_objectives: u, ..Default::default() };
-                            show(&format!("nsga2 N={p} l={lam} u={u} cx={cx}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                        }
-                    }
-                }
-            }
-        }
-        if grid.contains('D') {
-            let c = Nsga2Config { population_size: 10, crossover_prob: 0.0, ..Default::default() };
-            let mut rs = Vec::new();
-            for seed in 0..seeds {
-                let trials = Search::new(&NbSpace, &eval, &problem, SearchConfig::new(200, 1000 + seed)).run(&mut c.clone().init::<Nb>()).expect("runs").trials;
-                let pts = feasible_points(&trials, &problem);
-                let r = norm.ratio(&pts, true_hv).expect("r");
-                let best_acc = pts.iter().map(|p| -p[0]).fold(0.0, f64::max);
-                let min_lat = pts.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
-                // loss split: high-acc half (lat > 3) vs low-lat half
-                let hi: Vec<Vec<f64>> = front.iter().filter(|f| f[1] > 3.0).cloned().collect();
-                let lo: Vec<Vec<f64>> = front.iter().filter(|f| f[1] <= 3.0).cloned().collect();
-                let mut a = pts.clone(); a.extend(hi.clone());
-                let mut b = pts.clone(); b.extend(lo.clone());
-                let base = norm.hypervolume(&pts).expect("hv");
-                let lhi = (norm.hypervolume(&a).expect("hv") - base) / true_hv;
-                let llo = (norm.hypervolume(&b).expect("hv") - base) / true_hv;
-                rs.push((r, best_acc, min_lat, lhi, llo));
-            }
-            rs.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for r in &rs { println!("ratio {:.4} best_acc {:.3} min_lat {:.3} loss_hi {:.4} loss_lo {:.4}", r.0, r.1, r.2, r.3, r.4); }
-        }
-        if grid.contains('B') {
-            for p in [8, 10, 12, 16, 20, 24] {
-                for bc in [0.0, 0.5, 1.0, 1.5] {
-                    for cx in [0.0, 0.3, 0.9] {
-                        let c = Nsga2Config { population_size: p, crossover_prob: cx, boundary_cap: bc, ..Default::default() };
-                        show(&format!("nsga2 N={p} bc={bc} cx={cx}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                    }
-                }
-            }
-        }
-        if grid.contains('Y') {
-            for p in [8, 10, 12, 16, 20] {
-                for em in [0.0, 0.2, 0.4] {
-                    for ts in [2, 3, 4] {
-                        for cx in [0.0, 0.3] {
-                            let c = Nsga2Config { population_size: p, crossover_prob: cx, extra_mutation: em, tournament_size: ts, ..Default::default() };
-                            show(&format!("nsga2 N={p} em={em} ts={ts} cx={cx}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                        }
-                    }
-                }
-            }
-        }
-        if grid.contains('N') {
-            for p in [8, 10, 12, 14, 16, 20] {
-                for cx in [0.9, 0.5, 0.2, 0.0] {
-                    for mp in [1.0, 0.7] {
-                        let c = Nsga2Config { population_size: p, crossover_prob: cx, mutation_prob: mp, ..Default::default() };
-                        show(&format!("nsga2 N={p} cx={cx} mut={mp}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                    }
-                }
-            }
-        }
-        if grid.contains('n') {
-            for p in [8, 12, 16, 20, 24, 30, 40] {
-                for cx in [0.9, 0.5, 0.0] {
-                    for mp in [1.0, 0.5] {
-                        let c = Nsga2Config { population_size: p, crossover_prob: cx, mutation_prob: mp, ..Default::default() };
-                        show(&format!("nsga2 N={p} cx={cx} mut={mp}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                    }
-                }
-            }
-        } else {
-            show("nsga2", ratios(&eval, &norm, true_hv, &|| Nsga2::<Nb>::default(), budgets, seeds));
-        }
-        if grid.contains('e') {
-            for p in [10, 20, 30, 50] {
-                for s in [2, 3, 5, 10] {
-                    if s > p { continue; }
-                    let c = RegularizedEvolutionConfig { population_size: p, sample_size: s, ..Default::default() };
-                    show(&format!("evolution P={p} S={s}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                }
-            }
-        } else {
-            show("evolution", ratios(&eval, &norm, true_hv, &|| RegularizedEvolution::<Nb>::default(), budgets, seeds));
-        }
-        if grid.contains('l') {
-            for init in [1, 5, 10, 20, 40] {
-                for fi in [false, true] {
-                    for sh in [true, false] {
-                        let c = LocalSearchConfig { initial_samples: init, first_improvement: fi, shuffle_neighbors: sh, ..Default::default() };
-                        show(&format!("local init={init} fi={fi} shuffle={sh}"), ratios(&eval, &norm, true_hv, &|| c.clone().init::<Nb>(), budgets, seeds));
-                    }
-                }
-            }
-        } else {
-            show("local", ratios(&eval, &norm, true_hv, &|| LocalSearch::<Nb>::default(), budgets, seeds));
+        println!(
+            "NB201 ({} archs, true front {} points), {seeds} seeds, batch {batch_size}, HV ratio at {budgets:?} evals",
+            all.len(),
+            front.len()
+        );
+        type Make = Box<dyn Fn() -> Box<dyn SearchStrategy<Nb201>>>;
+        let runs: Vec<(&str, Make)> = vec![
+            ("random", Box::new(|| Box::new(RandomSearch::<Cell>::default()))),
+            ("evolution", Box::new(|| Box::new(RegularizedEvolution::<Cell>::default()))),
+            (
+                "evolution P=20 S=10",
+                Box::new(|| {
+                    Box::new(
+                        RegularizedEvolutionConfig { population_size: 20, sample_size: 10, ..Default::default() }
+                            .init::<Cell>(),
+                    )
+                }),
+            ),
+            ("nsga2", Box::new(|| Box::new(Nsga2::<Cell>::default()))),
+            (
+                "nsga2 N=20 cx=0.9",
+                Box::new(|| {
+                    Box::new(
+                        Nsga2Config { population_size: 20, crossover_prob: 0.9, ..Default::default() }.init::<Cell>(),
+                    )
+                }),
+            ),
+            ("local", Box::new(|| Box::new(LocalSearch::<Cell>::default()))),
+            (
+                "local classic PLS, 10 samples",
+                Box::new(|| {
+                    Box::new(
+                        LocalSearchConfig { initial_samples: 10, first_improvement: false, ..Default::default() }
+                            .init::<Cell>(),
+                    )
+                }),
+            ),
+        ];
+        for (name, make) in &runs {
+            let r = mean_ratios(&table, &norm, true_hv, make.as_ref(), &budgets, seeds, batch_size);
+            println!("{name:32} {}", r.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join("  "));
         }
     }
 }
