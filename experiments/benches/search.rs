@@ -30,7 +30,7 @@ fn searches(c: &mut Criterion) {
         for budget in [200usize, 400] {
             g.bench_function(format!("{strategy}/{budget}"), |b| {
                 b.iter(|| {
-                    let mut s = build_strategy::<Nb201Space>(&cfg.strategy);
+                    let mut s = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &problem);
                     let sc = SearchConfig { budget, batch_size: 10, seed: 1, max_idle_asks: 50 };
                     let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc)
                         .run(s.as_mut())

@@ -2,6 +2,7 @@
 
 use crate::compare::{compare, default_budgets, format_table};
 use crate::config::{DEFAULT_CONFIG, ExperimentConfig, STRATEGIES, StrategyConfig};
+use crate::hardware::{LutBuildArgs, LutValidateArgs, lut_build, lut_validate, verify};
 use crate::runner::{RunOptions, default_run_dir, replot, resume, run_new};
 use crate::setup::{builtin_nb201_table, resolve_paths};
 use anyhow::{Context, Result, bail};
@@ -87,6 +88,85 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         steps: usize,
     },
+    /// Learned predictors: accuracy-predictor quality and few-shot latency transfer.
+    Predictor {
+        /// What to do.
+        #[command(subcommand)]
+        command: PredictorCommand,
+    },
+    /// Latency lookup tables measured on this machine: build and validate.
+    Lut {
+        /// What to do.
+        #[command(subcommand)]
+        command: LutCommand,
+    },
+    /// Re-measure the final Pareto front of a run end to end, re-rank it and flag
+    /// members that became dominated (runs whose latency came from a table or a model).
+    Verify {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// `hwnas lut` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum LutCommand {
+    /// Measure every distinct layer of a space on this machine and write the table.
+    Build {
+        /// Search space: nb201 or darts (default settings unless --config is given).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["nb201", "darts"]))]
+        space: Option<String>,
+        /// Take the space settings (and the dataset's input shape) from this experiment config.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Measurement threads (1 is the most additive and reproducible).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Batch size of the timed inputs.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Output file (default luts/<space>-<settings>-b<batch>-t<threads>.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Networks measured end to end to calibrate the per-network overhead (0 = none).
+        #[arg(long, default_value_t = 8)]
+        calibration: usize,
+        /// A much shorter (less accurate) protocol, for smoke tests.
+        #[arg(long)]
+        quick: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Measure random architectures end to end and compare them with a table.
+    Validate {
+        /// The table file.
+        lut: PathBuf,
+        /// Search space: nb201 or darts (default: the table's own space and settings).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["nb201", "darts"]))]
+        space: Option<String>,
+        /// Take the space settings from this experiment config.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Random architectures to measure.
+        #[arg(long, default_value_t = 100)]
+        samples: usize,
+        /// Seed of the random architectures.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder (default <table>-validation/ beside the table).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not write validation.png (the SVG is always written).
+        #[arg(long)]
+        no_png: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 fn load_config(path: Option<&Path>) -> Result<(ExperimentConfig, PathBuf)> {
@@ -114,10 +194,10 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 cfg.budget = b;
             }
-            if let Some(s) = strategy {
-                if cfg.strategy.name() != s {
-                    cfg.strategy = StrategyConfig::by_name(&s).context("unknown strategy")?;
-                }
+            if let Some(s) = strategy
+                && cfg.strategy.name() != s
+            {
+                cfg.strategy = StrategyConfig::by_name(&s).context("unknown strategy")?;
             }
             resolve_paths(&mut cfg, &base.canonicalize().unwrap_or(base.clone()));
             let dir = out.unwrap_or_else(|| default_run_dir(&cfg));
@@ -146,6 +226,28 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::List => list()?,
         Command::Bench { steps } => bench(steps)?,
+        Command::Lut {
+            command: LutCommand::Build { space, config, threads, batch, out, calibration, quick, quiet },
+        } => {
+            lut_build(&LutBuildArgs { space, config, threads, batch, out, calibration, quick, quiet })?;
+        }
+        Command::Lut { command: LutCommand::Validate { lut, space, config, samples, seed, out, no_png, quiet } } => {
+            lut_validate(&LutValidateArgs { lut, space, config, samples, seed, out, png: !no_png, quiet })?;
+        }
+        Command::Predictor { command } => predictor(command)?,
+        Command::Verify { run_dir, quiet } => {
+            let r = verify(&run_dir, quiet)?;
+            if quiet {
+                println!(
+                    "verified {} front members: MAPE {:.2}%, Kendall tau {:.3}, {} became dominated",
+                    r.points.len(),
+                    r.mape_pct,
+                    r.kendall_tau,
+                    r.became_dominated
+                );
+            }
+            println!("wrote {0}/verify.json and {0}/verify.svg", run_dir.display());
+        }
     }
     Ok(())
 }
@@ -163,6 +265,11 @@ fn list() -> Result<()> {
     println!("spaces:      nb201 (NAS-Bench-201 cells, 15,625), darts (DARTS normal + reduction cells)");
     println!("strategies:  {}", STRATEGIES.join(", "));
     println!("evaluators:  table (benchmark CSV), train (burn training), analytical (params/FLOPs/MACs/BitOps/memory)");
+    println!(
+        "hardware:    lut (measured latency table, `hwnas lut build`), measured (end-to-end timing), \
+         energy (technologies: {}), systolic (dataflows ws, os, rs), device (NB201 table columns below)",
+        latency_lut::Technology::NAMES.join(", ")
+    );
     println!("datasets:    {}", crate::config::DATASETS.join(", "));
     println!("metrics:     {}", nas_core::Metric::all_names());
     println!("backends:    {}", nas_core::train::Backend::ALL.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
@@ -180,6 +287,86 @@ fn bench(steps: usize) -> Result<()> {
         let cfg = ThroughputConfig { steps, ..Default::default() };
         let t = measure_throughput(b, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("{:<8} {t}", b.name());
+    }
+    Ok(())
+}
+
+/// `hwnas predictor ...` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PredictorCommand {
+    /// Learning curves of accuracy predictors on the benchmark table: mean ± std
+    /// of Kendall tau, Spearman, Pearson, RMSE and top-1% precision per model and
+    /// training size, measured on all other architectures; plots Kendall tau
+    /// against the training size.
+    Eval {
+        /// Search space (its benchmark table is used).
+        #[arg(long, default_value = "nb201")]
+        space: String,
+        /// Accuracy target: cifar10, cifar100, imagenet16_120 or a table column.
+        #[arg(long, default_value = "cifar10")]
+        target: String,
+        /// Comma-separated training sizes.
+        #[arg(long, value_delimiter = ',', default_value = "20,50,100,200")]
+        train_sizes: Vec<usize>,
+        /// Seeds (random training splits) per size.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Comma-separated models.
+        #[arg(long, value_delimiter = ',', default_value = "ridge,random_forest,gradient_boosting,gaussian_process,mlp,mlp_ensemble")]
+        models: Vec<String>,
+        /// Encoding: one_hot, adjacency_ops or path.
+        #[arg(long, default_value = "adjacency_ops")]
+        encoding: String,
+        /// Comma-separated free features (params, flops); empty for none.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        free: Vec<String>,
+        /// Output folder (eval.json, kendall_tau.svg/png).
+        #[arg(long, default_value = "runs/predictor-eval")]
+        out: PathBuf,
+    },
+    /// Few-shot latency transfer: predict a device's latency of every architecture
+    /// from the full tables of other devices and K measured architectures; reports
+    /// Kendall tau on the target device.
+    Transfer {
+        /// Comma-separated source devices (default: every device but the target).
+        #[arg(long, value_delimiter = ',')]
+        from: Vec<String>,
+        /// Comma-separated target devices, or `all` (each device from the others).
+        #[arg(long, value_delimiter = ',', default_value = "all")]
+        to: Vec<String>,
+        /// Measured architectures on the target.
+        #[arg(long, default_value_t = 20)]
+        shots: usize,
+        /// Seeds (random shot sets).
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Output folder (transfer.json).
+        #[arg(long, default_value = "runs/predictor-transfer")]
+        out: PathBuf,
+    },
+}
+
+fn predictor(command: PredictorCommand) -> Result<()> {
+    use crate::predictor_cmd::{EvalOptions, eval, transfer};
+    match command {
+        PredictorCommand::Eval { space, target, train_sizes, seeds, models, encoding, free, out } => {
+            let free = free
+                .iter()
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| {
+                    predictors::FreeFeature::from_name(f)
+                        .with_context(|| format!("--free: unknown feature `{f}`; allowed: params, flops"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let encoding = encoding.parse()?;
+            let opts = EvalOptions { space, target, train_sizes, seeds, models, encoding, free, out: out.clone(), png: true };
+            print!("{}", eval(&opts)?);
+            println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
+        }
+        PredictorCommand::Transfer { from, to, shots, seeds, out } => {
+            print!("{}", transfer(&from, &to, shots, seeds, &out)?);
+            println!("wrote {}/transfer.json", out.display());
+        }
     }
     Ok(())
 }

@@ -164,7 +164,7 @@ fn run_all<S: RunnableSpace>(
                 .into_par_iter()
                 .map(|k| {
                     let seed = cfg.seed.wrapping_add(k as u64);
-                    let mut strategy = build_strategy::<S>(sc);
+                    let mut strategy = build_strategy::<S>(sc, &evals, &problem);
                     let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
                     let out =
                         Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc).run(strategy.as_mut())?;

@@ -4,9 +4,9 @@
 //! [`ExperimentConfig::validate`]. Errors name the file, the field, the bad value
 //! and what is allowed.
 
+use latency_lut::{Dataflow, TechnologyChoice};
 use nas_core::strategy::{LocalSearchConfig, Nsga2Config, RandomSearchConfig, RegularizedEvolutionConfig};
 use nas_core::train::{Backend, TrainConfig};
-use latency_lut::{Dataflow, TechnologyChoice};
 use nas_core::{Constraint, Direction, Metric, Objective};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -134,10 +134,14 @@ pub enum StrategyConfig {
     Nsga2(Nsga2Config),
     /// Pareto local search.
     Local(LocalSearchConfig),
+    /// BANANAS-style predictor-guided search (predictors crate).
+    Bananas(predictors::strategy::BananasConfig),
+    /// LINAS-style predictor-guided search: NSGA-II on predictors (predictors crate).
+    Linas(predictors::strategy::LinasConfig),
 }
 
 /// Names of the strategies (for `--strategy` and errors).
-pub const STRATEGIES: [&str; 4] = ["random", "evolution", "nsga2", "local"];
+pub const STRATEGIES: [&str; 6] = ["random", "evolution", "nsga2", "local", "bananas", "linas"];
 
 impl StrategyConfig {
     /// The strategy's name.
@@ -147,6 +151,8 @@ impl StrategyConfig {
             StrategyConfig::Evolution(_) => "evolution",
             StrategyConfig::Nsga2(_) => "nsga2",
             StrategyConfig::Local(_) => "local",
+            StrategyConfig::Bananas(_) => "bananas",
+            StrategyConfig::Linas(_) => "linas",
         }
     }
 
@@ -157,6 +163,8 @@ impl StrategyConfig {
             "evolution" => StrategyConfig::Evolution(Default::default()),
             "nsga2" => StrategyConfig::Nsga2(Default::default()),
             "local" => StrategyConfig::Local(Default::default()),
+            "bananas" => StrategyConfig::Bananas(Default::default()),
+            "linas" => StrategyConfig::Linas(Default::default()),
             _ => return None,
         })
     }
@@ -167,7 +175,18 @@ impl StrategyConfig {
             StrategyConfig::Evolution(c) => c.validate(),
             StrategyConfig::Nsga2(c) => c.validate(),
             StrategyConfig::Local(c) => c.validate(),
+            StrategyConfig::Bananas(c) => c.validate().map_err(guided_error),
+            StrategyConfig::Linas(c) => c.validate().map_err(guided_error),
         }
+    }
+}
+
+/// A predictor-guided strategy's config error as a [`nas_core::NasError`].
+fn guided_error(e: predictors::PredictorError) -> nas_core::NasError {
+    nas_core::NasError::InvalidValue {
+        field: "strategy".into(),
+        value: e.to_string(),
+        allowed: "the settings documented in predictors::strategy".into(),
     }
 }
 
@@ -547,6 +566,21 @@ impl ExperimentConfig {
                     }
                 }
             }
+        }
+        if self.output.verify
+            && !self.evaluators.iter().any(|e| {
+                matches!(
+                    e,
+                    EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Systolic { .. }
+                )
+            })
+        {
+            return Err(err(
+                "output.verify",
+                "re-measures a front whose latency_ms came from a `lut`, `systolic` or `measured` evaluator; \
+                 this config has none"
+                    .into(),
+            ));
         }
         let provided = self.provided_metrics();
         let problem = self.problem();

@@ -17,7 +17,9 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use latency_lut::lut::{CoverageOptions, build_table};
 use latency_lut::validate::{kendall_tau_b, validate_table};
-use latency_lut::{BuildOptions, DeviceFingerprint, LatencyTable, Protocol, SpaceId, ValidationReport, measure_network};
+use latency_lut::{
+    BuildOptions, DeviceFingerprint, LatencyTable, Protocol, SpaceId, ValidationReport, measure_network,
+};
 use nas_core::pareto::dominates;
 use nas_core::{Metric, Problem, SearchSpace, Trial};
 use rand::SeedableRng;
@@ -51,8 +53,10 @@ impl Bar {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total as u64);
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} ETA {eta} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b
         });
@@ -95,10 +99,10 @@ fn select_space(space: Option<&str>, config: Option<&Path>) -> Result<(SpaceOnly
         (Some(name), None) => Ok((SpaceOnly { space: from_name(name)? }, None)),
         (name, Some(path)) => {
             let cfg = ExperimentConfig::load(path)?;
-            if let Some(n) = name {
-                if n != cfg.space.name() {
-                    bail!("--space {n} but {} searches the {} space", path.display(), cfg.space.name());
-                }
+            if let Some(n) = name
+                && n != cfg.space.name()
+            {
+                bail!("--space {n} but {} searches the {} space", path.display(), cfg.space.name());
             }
             // The input shape comes from the config's dataset, as in a run.
             let data = load_data(&cfg).context("loading the config's dataset (for the input shape)")?;
@@ -159,7 +163,12 @@ pub fn lut_build(args: &LutBuildArgs) -> Result<PathBuf> {
             PathBuf::from("luts").join(format!("{}-b{}-t{}.json", slug(&id), args.batch, args.threads))
         });
         if !args.quiet {
-            eprintln!("measuring the layers of {} at batch {} on {} thread(s)", id.describe(), args.batch, args.threads);
+            eprintln!(
+                "measuring the layers of {} at batch {} on {} thread(s)",
+                id.describe(),
+                args.batch,
+                args.threads
+            );
         }
         let start = Instant::now();
         let mut bar = Bar::new(1, args.quiet);
@@ -223,10 +232,10 @@ pub fn load_lut_for<S: RunnableSpace>(path: &Path, space: &S, batch: Option<usiz
         }
         .into());
     }
-    if let Some(b) = batch {
-        if b != table.batch {
-            return Err(latency_lut::LutError::BatchMismatch { path: path.into(), found: table.batch, expected: b }.into());
-        }
+    if let Some(b) = batch
+        && b != table.batch
+    {
+        return Err(latency_lut::LutError::BatchMismatch { path: path.into(), found: table.batch, expected: b }.into());
     }
     if let Err(e) = table.check_covers(space, &CoverageOptions::default()) {
         return Err(anyhow::anyhow!(
@@ -306,16 +315,18 @@ fn own_space_config(table: &LatencyTable, default: SpaceConfig) -> Result<SpaceC
             channels: get("channels").unwrap_or(channels),
             cells_per_stage: get("cells_per_stage").unwrap_or(cells_per_stage),
         },
-        SpaceConfig::Darts { channels, layers } => {
-            SpaceConfig::Darts { channels: get("channels").unwrap_or(channels), layers: get("layers").unwrap_or(layers) }
-        }
+        SpaceConfig::Darts { channels, layers } => SpaceConfig::Darts {
+            channels: get("channels").unwrap_or(channels),
+            layers: get("layers").unwrap_or(layers),
+        },
     })
 }
 
 /// The input shape and classes recorded in a table.
 fn own_input_shape(table: &LatencyTable) -> Option<([usize; 3], usize)> {
     let c = &table.space.config;
-    let chw: Vec<usize> = c.get("input_chw")?.as_array()?.iter().filter_map(|v| v.as_u64().map(|v| v as usize)).collect();
+    let chw: Vec<usize> =
+        c.get("input_chw")?.as_array()?.iter().filter_map(|v| v.as_u64().map(|v| v as usize)).collect();
     let classes = c.get("num_classes")?.as_u64()? as usize;
     (chw.len() == 3).then(|| ([chw[0], chw[1], chw[2]], classes))
 }
@@ -350,7 +361,7 @@ fn validate_in<S: RunnableSpace>(space: &S, table: &LatencyTable, args: &LutVali
     if !diffs.is_empty() {
         eprintln!("warning: the table was measured on another machine or setup: {}", diffs.join("; "));
     }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut archs = Vec::with_capacity(args.samples);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..args.samples * 100 {
@@ -413,7 +424,11 @@ fn validate_in<S: RunnableSpace>(space: &S, table: &LatencyTable, args: &LutVali
     let png = out.join("validation.png");
     prediction_plot(&plot, &out.join("validation.svg"), args.png.then_some(png.as_path()))?;
     print_validation(&report);
-    println!("wrote {0}/validation.json and {0}/validation.svg{1}", out.display(), if args.png { ", .png" } else { "" });
+    println!(
+        "wrote {0}/validation.json and {0}/validation.svg{1}",
+        out.display(),
+        if args.png { ", .png" } else { "" }
+    );
     Ok(report)
 }
 
@@ -424,7 +439,10 @@ fn print_validation(r: &ValidationReport) {
     println!("  MAPE {:.2}%, bias {:+.2}%, largest error {:.2}%", r.mape_pct, r.bias_pct, r.max_abs_error_pct);
     println!("  Kendall tau {:.4}", r.kendall_tau);
     if !r.residual_pairs.is_empty() {
-        println!("  residual (measured - predicted) by consecutive layer pair (explains {:.0}%):", 100.0 * r.residual_r2);
+        println!(
+            "  residual (measured - predicted) by consecutive layer pair (explains {:.0}%):",
+            100.0 * r.residual_r2
+        );
         for p in r.residual_pairs.iter().take(5) {
             println!(
                 "    {:<36} {:+.4} ms x {:5.2} per network = {:+.4} ms",
@@ -449,10 +467,8 @@ pub struct LatencySource {
 /// The evaluator that gives a config's `latency_ms` (the last one, as in a run).
 pub fn latency_source(cfg: &ExperimentConfig) -> Result<LatencySource> {
     let last = cfg.evaluators.iter().rev().find(|e| {
-        matches!(
-            e,
-            EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. }
-        ) || matches!(e, EvaluatorConfig::Table { device: Some(_), .. })
+        matches!(e, EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. })
+            || matches!(e, EvaluatorConfig::Table { device: Some(_), .. })
             || e.systolic().is_ok_and(|a| nas_core::CostModel::provides(&a).contains(&Metric::LatencyMs))
     });
     match last {
@@ -572,7 +588,8 @@ pub fn verify_front<S: RunnableSpace>(
         bar.update(k + 1, front.len(), &t.arch);
     }
     bar.finish();
-    let predicted: Vec<f64> = front.iter().map(|&i| trials[i].metrics.get(&Metric::LatencyMs).copied().unwrap_or(f64::NAN)).collect();
+    let predicted: Vec<f64> =
+        front.iter().map(|&i| trials[i].metrics.get(&Metric::LatencyMs).copied().unwrap_or(f64::NAN)).collect();
     let rank = |v: &[f64]| -> Vec<usize> {
         let mut idx: Vec<usize> = (0..v.len()).collect();
         idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
@@ -644,7 +661,10 @@ pub fn verify_front<S: RunnableSpace>(
 
 fn print_verify(r: &VerifyReport) {
     println!("front re-measured ({}):", r.latency.source);
-    println!("{:>6} {:>10} {:>10} {:>8} {:>5} {:>5}  status  arch", "trial", "pred ms", "meas ms", "err %", "rank", "was");
+    println!(
+        "{:>6} {:>10} {:>10} {:>8} {:>5} {:>5}  status  arch",
+        "trial", "pred ms", "meas ms", "err %", "rank", "was"
+    );
     for p in &r.points {
         let status = match (p.dominated_by.is_empty(), p.violates_constraints) {
             (true, false) => "ok".to_string(),

@@ -12,6 +12,7 @@
 //! - [`compare`]: strategies x seeds comparisons.
 //! - [`hardware`]: `lut build`, `lut validate` and `verify` (latency tables and
 //!   front verification).
+//! - [`predictor_cmd`]: `predictor eval` and `predictor transfer`.
 //! - [`cli`]: the clap command line.
 #![warn(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod hardware;
 pub mod hv;
 pub mod observers;
 pub mod plot;
+pub mod predictor_cmd;
 pub mod report;
 pub mod rundir;
 pub mod runner;

@@ -131,3 +131,13 @@ impl SearchObserver for Progress {
         }
     }
 }
+
+/// `name=value` with a precision that suits the metric (counts as integers).
+pub fn format_metric(metric: nas_core::Metric, value: f64) -> String {
+    use nas_core::Metric::*;
+    match metric {
+        Params | Flops | Macs | BitOps => format!("{metric}={value:.0}"),
+        Accuracy | PsnrDb => format!("{metric}={value:.2}"),
+        _ => format!("{metric}={value:.4}"),
+    }
+}

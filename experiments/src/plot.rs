@@ -236,8 +236,11 @@ fn draw_prediction<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &Predict
         .map_err(err)?;
     chart.configure_mesh().x_desc(&p.x_label).y_desc(&p.y_label).draw().map_err(err)?;
     let green = RGBColor(44, 160, 44);
-    if p.band > 0.0 {
-        let poly = vec![(lo, lo * (1.0 - p.band)), (hi, hi * (1.0 - p.band)), (hi, hi * (1.0 + p.band)), (lo, lo * (1.0 + p.band))];
+    if p.band > 0.0 && p.band < 1.0 {
+        // The band between y = (1 - b) x and y = (1 + b) x, cut to the square plot
+        // area (plotters would clamp outside vertices onto its edge, not cut them).
+        let (b0, b1) = (1.0 - p.band, 1.0 + p.band);
+        let poly = vec![(lo / b0, lo), (hi, hi * b0), (hi, hi), (hi / b1, hi), (lo, lo * b1), (lo, lo)];
         chart
             .draw_series(std::iter::once(Polygon::new(poly, green.mix(0.15).filled())))
             .map_err(err)?

@@ -118,7 +118,7 @@ fn execute_in<S: RunnableSpace>(
     let evals = build_evaluators(cfg, &space, data)?;
     let problem = cfg.problem();
     let scale = evals.true_front.as_deref().and_then(HvScale::from_true_front);
-    let mut strategy = build_strategy::<S>(&cfg.strategy);
+    let mut strategy = build_strategy::<S>(&cfg.strategy, &evals, &problem);
     let search_cfg = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed: cfg.seed, max_idle_asks: 50 };
     let writer = TrialLogWriter::new(rd);
     let progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);
@@ -136,6 +136,10 @@ fn execute_in<S: RunnableSpace>(
     meta.stop_reason = Some(format!("{:?}", outcome.reason).to_lowercase());
     meta.finished_unix = Some(unix_now());
     rd.write_meta(&meta)?;
+    if cfg.output.verify {
+        // `[output] verify = true`: re-measure the front the table or model chose.
+        crate::hardware::verify_front(rd.root(), cfg, space.as_ref(), &problem, &outcome.trials, opts.quiet)?;
+    }
     let pts: Vec<Vec<f64>> =
         crate::hv::feasible_points(&problem, &outcome.trials).into_iter().map(|(_, v)| v).collect();
     let hv_scale = scale.clone().or_else(|| HvScale::from_points(&pts));
@@ -164,9 +168,13 @@ pub fn replot(dir: &Path) -> Result<()> {
     })
 }
 
-/// The config with training evaluators removed (re-plotting needs only tables).
+/// The config with training and measuring evaluators removed (re-plotting needs
+/// only tables; a latency table file that moved must not stop it).
 fn cfg_without_training(cfg: &ExperimentConfig) -> ExperimentConfig {
+    use crate::config::EvaluatorConfig;
     let mut c = cfg.clone();
-    c.evaluators.retain(|e| !matches!(e, crate::config::EvaluatorConfig::Train { .. }));
+    c.evaluators.retain(|e| {
+        !matches!(e, EvaluatorConfig::Train { .. } | EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. })
+    });
     c
 }

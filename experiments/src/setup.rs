@@ -14,10 +14,14 @@ use std::sync::Arc;
 
 /// What a space must offer to be searchable from the CLI.
 pub trait RunnableSpace:
-    SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + 'static
+    SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + nas_core::MultiEncode + 'static
 {
 }
-impl<T: SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + 'static> RunnableSpace for T {}
+impl<
+    T: SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + nas_core::MultiEncode + 'static,
+> RunnableSpace for T
+{
+}
 
 /// The folder holding the shipped data (`HWNAS_DATA_DIR` overrides it).
 pub fn data_dir() -> PathBuf {
@@ -90,6 +94,10 @@ pub struct Evaluators<A: Architecture> {
     pub evaluator: Arc<dyn Evaluator<A>>,
     /// The true feasible front, when known.
     pub true_front: Option<Vec<Vec<f64>>>,
+    /// What predictor-guided strategies may query freely: every cheap evaluator of
+    /// the config, with table accuracy columns left out (only their device
+    /// latency stays), merged; `None` when there is none.
+    pub cheap: Option<Arc<dyn Evaluator<A>>>,
 }
 
 fn table_mapping(
@@ -127,6 +135,9 @@ pub fn build_evaluators<S: RunnableSpace>(
     let problem = cfg.problem();
     let mut parts: Vec<Arc<dyn Evaluator<S::Arch>>> = Vec::new();
     let mut true_front = None;
+    // Cheap parts for guided strategies: tables contribute their latency only.
+    let mut cheap_parts: Vec<Arc<dyn Evaluator<S::Arch>>> = Vec::new();
+    let mut table_parts = Vec::new();
     for (i, e) in cfg.evaluators.iter().enumerate() {
         let ctx = || format!("evaluators[{i}]");
         match e {
@@ -141,6 +152,10 @@ pub fn build_evaluators<S: RunnableSpace>(
                 if covers_space && covers_metrics {
                     true_front = Some(table_front(&problem, &eval));
                 }
+                if let Some((m, c)) = pairs.iter().find(|(m, _)| *m == Metric::LatencyMs) {
+                    cheap_parts.push(Arc::new(TableEvaluator::new(table.clone(), &[(*m, c)]).with_context(ctx)?));
+                }
+                table_parts.push(parts.len());
                 parts.push(Arc::new(eval));
             }
             EvaluatorConfig::Train { backend, training, .. } => {
@@ -168,7 +183,8 @@ pub fn build_evaluators<S: RunnableSpace>(
                 parts.push(Arc::new(latency_lut::MeasuredLatency::new(space.clone(), p).with_context(ctx)?));
             }
             EvaluatorConfig::Energy { technology, buffer_kib, batch } => {
-                let model = latency_lut::EnergyModel::new(technology.resolve()?, *buffer_kib, *batch).with_context(ctx)?;
+                let model =
+                    latency_lut::EnergyModel::new(technology.resolve()?, *buffer_kib, *batch).with_context(ctx)?;
                 parts.push(Arc::new(CostEvaluator::new(space.clone(), Arc::new(model))));
             }
             EvaluatorConfig::Systolic { .. } => {
@@ -183,9 +199,19 @@ pub fn build_evaluators<S: RunnableSpace>(
             }
         }
     }
+    for (i, p) in parts.iter().enumerate() {
+        if !table_parts.contains(&i) && p.is_cheap() {
+            cheap_parts.push(p.clone());
+        }
+    }
+    let cheap: Option<Arc<dyn Evaluator<S::Arch>>> = match cheap_parts.len() {
+        0 => None,
+        1 => cheap_parts.pop(),
+        _ => Some(Arc::new(Joint::new(cheap_parts))),
+    };
     let evaluator: Arc<dyn Evaluator<S::Arch>> =
         if parts.len() == 1 { parts.remove(0) } else { Arc::new(Joint::new(parts)) };
-    Ok(Evaluators { evaluator, true_front })
+    Ok(Evaluators { evaluator, true_front, cheap })
 }
 
 /// The feasible Pareto front of a whole table.
@@ -200,9 +226,16 @@ pub fn table_front(problem: &Problem, eval: &TableEvaluator) -> Vec<Vec<f64>> {
     nas_core::pareto::pareto_front_indices(&pts).into_iter().map(|i| pts[i].clone()).collect()
 }
 
-/// The strategy a config names.
-pub fn build_strategy<S: RunnableSpace>(cfg: &StrategyConfig) -> Box<dyn SearchStrategy<S>> {
+/// The strategy a config names. Predictor-guided strategies (`bananas`, `linas`)
+/// take the problem and the cheap evaluator of `evals` (see [`Evaluators::cheap`]).
+pub fn build_strategy<S: RunnableSpace>(
+    cfg: &StrategyConfig,
+    evals: &Evaluators<S::Arch>,
+    problem: &Problem,
+) -> Box<dyn SearchStrategy<S>> {
     match cfg {
+        StrategyConfig::Bananas(c) => Box::new(c.clone().init::<S>(problem.clone(), evals.cheap.clone())),
+        StrategyConfig::Linas(c) => Box::new(c.clone().init::<S>(problem.clone(), evals.cheap.clone())),
         StrategyConfig::Random(c) => Box::new(c.clone().init::<S::Arch>()),
         StrategyConfig::Evolution(c) => Box::new(c.clone().init::<S::Arch>()),
         StrategyConfig::Nsga2(c) => Box::new(c.clone().init::<S::Arch>()),

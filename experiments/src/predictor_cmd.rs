@@ -1,0 +1,261 @@
+//! `hwnas predictor eval` and `hwnas predictor transfer`: predictor quality on the
+//! NAS-Bench-201 table.
+//!
+//! - `eval`: learning curves of accuracy predictors (Kendall tau, Spearman, Pearson,
+//!   RMSE, top-1% precision; mean ± std over seeds per model and training size),
+//!   `eval.json` and a Kendall-tau-against-training-size plot.
+//! - `transfer`: few-shot latency transfer: each target device predicted from the
+//!   full tables of the source devices and `K` measured architectures; Kendall tau
+//!   over all architectures of the target, with a plain ridge regression on the
+//!   source latencies as the reference.
+
+use crate::plot::{Curve, curves_plot};
+use crate::rundir::write_atomic;
+use crate::setup::builtin_nb201_table;
+use anyhow::{Context, Result, bail};
+use nas_core::{Encode, EncodingKind, MetricTable, SearchSpace};
+use predictors::eval::{CurvePoint, MeanStd, learning_curves, train_split};
+use predictors::model::{Fit, ModelConfig, Predict, RidgeConfig};
+use predictors::transfer::{FewShotTransfer, transfer_row};
+use predictors::{FeatureConfig, FreeFeature, kendall_tau};
+use search_spaces::nb201::Nb201Space;
+use serde::Serialize;
+use std::path::Path;
+
+/// Options of `hwnas predictor eval`.
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    /// Space (only `nb201` has a table).
+    pub space: String,
+    /// `cifar10`, `cifar100`, `imagenet16_120` or a table column.
+    pub target: String,
+    /// Training sizes.
+    pub train_sizes: Vec<usize>,
+    /// Seeds per size.
+    pub seeds: u64,
+    /// Models (kind names).
+    pub models: Vec<String>,
+    /// Encoding.
+    pub encoding: EncodingKind,
+    /// Free features.
+    pub free: Vec<FreeFeature>,
+    /// Output folder.
+    pub out: std::path::PathBuf,
+    /// Also write PNG.
+    pub png: bool,
+}
+
+fn nb201(space: &str) -> Result<(Nb201Space, MetricTable)> {
+    if space != "nb201" {
+        bail!("--space {space}: only nb201 has a benchmark table to evaluate predictors on");
+    }
+    let sp = Nb201Space::new(Default::default())?;
+    let path = builtin_nb201_table();
+    let table = MetricTable::load(&path, &sp).with_context(|| format!("reading {}", path.display()))?;
+    Ok((sp, table))
+}
+
+fn target_column(table: &MetricTable, target: &str) -> Result<usize> {
+    let name = if table.column(target).is_ok() { target.to_string() } else { format!("{target}_test_acc") };
+    table
+        .column(&name)
+        .with_context(|| format!("--target {target}: accuracy columns are {}", table.accuracy_columns().join(", ")))
+}
+
+/// Runs `predictor eval`; returns the printed table.
+pub fn eval(opts: &EvalOptions) -> Result<String> {
+    let (space, table) = nb201(&opts.space)?;
+    let col = target_column(&table, &opts.target)?;
+    let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone() };
+    let mut x = Vec::with_capacity(table.len());
+    let mut y = Vec::with_capacity(table.len());
+    for (notation, row) in table.rows() {
+        if row[col].is_nan() {
+            continue;
+        }
+        let a = space.parse(notation)?;
+        x.push(fc.features(&space, &a).context("the space lacks this encoding")?);
+        y.push(row[col]);
+    }
+    let models = opts
+        .models
+        .iter()
+        .map(|m| {
+            ModelConfig::by_name(m)
+                .with_context(|| format!("unknown model `{m}`; allowed: {}", ModelConfig::NAMES.join(", ")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let curves = learning_curves(&models, &x, &y, &opts.train_sizes, opts.seeds, |m, n, s| {
+        eprint!("\r{m} n={n} seed {s}          ");
+    })?;
+    eprintln!();
+    std::fs::create_dir_all(&opts.out)?;
+    #[derive(Serialize)]
+    struct Out<'a> {
+        space: &'a str,
+        target: String,
+        encoding: EncodingKind,
+        free: &'a [FreeFeature],
+        test_rows: &'a str,
+        seeds: u64,
+        curves: &'a [CurvePoint],
+    }
+    let out = Out {
+        space: &opts.space,
+        target: table.columns()[col].clone(),
+        encoding: opts.encoding,
+        free: &opts.free,
+        test_rows: "all architectures outside the training split",
+        seeds: opts.seeds,
+        curves: &curves,
+    };
+    write_atomic(&opts.out.join("eval.json"), serde_json::to_string_pretty(&out)?.as_bytes())?;
+    let plot: Vec<Curve> = models
+        .iter()
+        .map(|m| {
+            let pts: Vec<&CurvePoint> = curves.iter().filter(|c| c.model == m.name()).collect();
+            Curve {
+                name: m.name().into(),
+                points: pts.iter().map(|c| (c.train_size as f64, c.kendall_tau.mean)).collect(),
+                band: Some(pts.iter().map(|c| c.kendall_tau.std).collect()),
+            }
+        })
+        .collect();
+    curves_plot(
+        &format!("{}: Kendall tau, mean ± std over {} seeds", table.columns()[col], opts.seeds),
+        "training architectures",
+        "Kendall tau",
+        &plot,
+        &opts.out.join("kendall_tau.svg"),
+        opts.png.then(|| opts.out.join("kendall_tau.png")).as_deref(),
+    )?;
+    Ok(format_eval(&curves, &format!("{} ({} features)", table.columns()[col], describe(&fc))))
+}
+
+fn describe(fc: &FeatureConfig) -> String {
+    let mut s = fc.encoding.name().to_string();
+    for f in &fc.free {
+        s.push('+');
+        s.push_str(f.name());
+    }
+    s
+}
+
+fn pm(m: &MeanStd) -> String {
+    format!("{:.3} ± {:.3}", m.mean, m.std)
+}
+
+/// The eval table: one line per model and size.
+pub fn format_eval(curves: &[CurvePoint], title: &str) -> String {
+    let mut s = format!("{title}: mean ± std over seeds, measured on all other architectures\n");
+    s.push_str(&format!(
+        "{:<18}{:>6}{:>16}{:>16}{:>16}{:>16}{:>16}\n",
+        "model", "n", "kendall tau", "spearman", "pearson", "rmse", "top-1% prec"
+    ));
+    for c in curves {
+        s.push_str(&format!(
+            "{:<18}{:>6}{:>16}{:>16}{:>16}{:>16}{:>16}\n",
+            c.model,
+            c.train_size,
+            pm(&c.kendall_tau),
+            pm(&c.spearman),
+            pm(&c.pearson),
+            pm(&c.rmse),
+            pm(&c.precision_top1pct)
+        ));
+    }
+    s
+}
+
+/// One target device's transfer result.
+#[derive(Clone, Debug, Serialize)]
+pub struct TransferResult {
+    /// Target device.
+    pub target: String,
+    /// Source devices.
+    pub sources: Vec<String>,
+    /// Kendall tau of the transfer model over all architectures.
+    pub kendall_tau: MeanStd,
+    /// Kendall tau of a plain ridge regression on the source latencies.
+    pub baseline_ridge_tau: MeanStd,
+}
+
+/// Runs `predictor transfer`: `from` = source devices (empty = all others),
+/// `to` = target devices (`all` = every device in turn).
+pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &Path) -> Result<String> {
+    let (space, table) = nb201("nb201")?;
+    let devices = table.devices();
+    let targets: Vec<String> = if to.iter().any(|t| t == "all") { devices.clone() } else { to.to_vec() };
+    for d in from.iter().chain(&targets) {
+        if !devices.contains(d) {
+            bail!("unknown device `{d}`; devices: {}", devices.join(", "));
+        }
+    }
+    // Op histogram per architecture (every NB201 edge has the same shape).
+    let hist: Vec<Vec<f64>> = table
+        .rows()
+        .map(|(n, _)| {
+            let enc = space.encode(&space.parse(n)?);
+            Ok((0..5).map(|k| enc.chunks(5).map(|c| f64::from(c[k])).sum()).collect())
+        })
+        .collect::<Result<_>>()?;
+    let column = |d: &str| -> Result<Vec<f64>> {
+        let c = table.column(&format!("{d}_ms"))?;
+        Ok(table.rows().map(|(_, r)| r[c]).collect())
+    };
+    let mut results = Vec::new();
+    for t in &targets {
+        let sources: Vec<String> =
+            if from.is_empty() { devices.iter().filter(|d| *d != t).cloned().collect() } else { from.to_vec() };
+        if sources.contains(t) {
+            bail!("--from and --to both name `{t}`");
+        }
+        let y = column(t)?;
+        let src: Vec<Vec<f64>> = sources.iter().map(|d| column(d)).collect::<Result<_>>()?;
+        let rows: Vec<Vec<f64>> =
+            (0..y.len()).map(|i| transfer_row(&src.iter().map(|c| c[i]).collect::<Vec<_>>(), &hist[i])).collect();
+        let plain: Vec<Vec<f64>> = (0..y.len()).map(|i| src.iter().map(|c| c[i]).collect()).collect();
+        let (mut taus, mut base) = (Vec::new(), Vec::new());
+        for seed in 0..seeds {
+            let shots_idx = train_split(y.len(), shots, seed);
+            let pick = |m: &[Vec<f64>]| shots_idx.iter().map(|&i| m[i].clone()).collect::<Vec<_>>();
+            let ys: Vec<f64> = shots_idx.iter().map(|&i| y[i]).collect();
+            let model = FewShotTransfer::default().fit(&pick(&rows), &ys)?;
+            taus.push(kendall_tau(&y, &model.predict_ms(&rows)?));
+            let ridge = RidgeConfig::default().fit(&pick(&plain), &ys, seed)?;
+            base.push(kendall_tau(&y, &ridge.predict(&plain)?.mean));
+        }
+        results.push(TransferResult {
+            target: t.clone(),
+            sources,
+            kendall_tau: MeanStd::of(&taus),
+            baseline_ridge_tau: MeanStd::of(&base),
+        });
+    }
+    std::fs::create_dir_all(out)?;
+    write_atomic(&out.join("transfer.json"), serde_json::to_string_pretty(&results)?.as_bytes())?;
+    let mut s = format!(
+        "few-shot latency transfer, {shots} shots, mean ± std over {seeds} seeds, Kendall tau over all {} architectures\n",
+        table.len()
+    );
+    s.push_str(&format!("{:<16}{:>18}{:>22}  sources\n", "target", "transfer tau", "ridge-on-sources tau"));
+    for r in &results {
+        s.push_str(&format!(
+            "{:<16}{:>18}{:>22}  {}\n",
+            r.target,
+            pm(&r.kendall_tau),
+            pm(&r.baseline_ridge_tau),
+            r.sources.join(",")
+        ));
+    }
+    if results.len() > 1 {
+        let m = |f: fn(&TransferResult) -> f64| results.iter().map(f).sum::<f64>() / results.len() as f64;
+        s.push_str(&format!(
+            "{:<16}{:>18.3}{:>22.3}\n",
+            "mean",
+            m(|r| r.kendall_tau.mean),
+            m(|r| r.baseline_ridge_tau.mean)
+        ));
+    }
+    Ok(s)
+}

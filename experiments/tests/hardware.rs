@@ -1,0 +1,140 @@
+//! End to end through the `hwnas` binary: build a latency table for a tiny NB201
+//! space, validate it, run a latency-constrained search with it, verify the run's
+//! front, and refuse the table for a space it does not cover. Quick protocol
+//! throughout: this checks the plumbing, not the timing quality.
+
+use latency_lut::LatencyTable;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hwnas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hwnas")).args(args).output().expect("hwnas runs")
+}
+
+fn ok(out: &Output) -> String {
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "hwnas failed:\n{text}");
+    text
+}
+
+fn search_config(channels: usize, lut: &Path, bound: f64) -> String {
+    format!(
+        r#"
+name = "tiny-lut"
+budget = 30
+batch_size = 5
+constraints = ["latency_ms <= {bound}"]
+[space]
+kind = "nb201"
+channels = {channels}
+cells_per_stage = 1
+[strategy]
+kind = "nsga2"
+population_size = 6
+[[objectives]]
+metric = "accuracy"
+[[objectives]]
+metric = "latency_ms"
+[[evaluators]]
+kind = "table"
+accuracy = "cifar10_test_acc"
+[[evaluators]]
+kind = "lut"
+path = "{}"
+[output]
+png = false
+"#,
+        lut.display()
+    )
+}
+
+#[test]
+fn lut_build_validate_constrained_search_and_verify() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lut = tmp.path().join("tiny.json");
+    let lut_s = lut.to_str().expect("utf8");
+    // The config names the space; the table does not exist yet, which is fine for `lut build`.
+    let cfg = tmp.path().join("search.toml");
+    std::fs::write(&cfg, search_config(4, &lut, 1.0)).expect("write");
+    let cfg_s = cfg.to_str().expect("utf8");
+
+    let text = ok(&hwnas(&["lut", "build", "--config", cfg_s, "--quick", "--calibration", "2", "--out", lut_s, "-q"]));
+    assert!(text.contains("wrote"), "{text}");
+    let table = LatencyTable::load(&lut).expect("a valid table");
+    assert_eq!(table.space.name, "nb201");
+    assert_eq!(table.space.config["channels"], 4);
+    assert!(table.coverage.exhaustive && !table.is_empty());
+    assert!(table.entries.iter().all(|e| e.timing.median_ms > 0.0));
+    assert_eq!(table.device.allocator, "mimalloc");
+
+    // Validation against end-to-end timings (the table's own space and settings).
+    let out_dir = tmp.path().join("val");
+    let text = ok(&hwnas(&[
+        "lut",
+        "validate",
+        lut_s,
+        "--samples",
+        "4",
+        "--out",
+        out_dir.to_str().expect("utf8"),
+        "--no-png",
+        "-q",
+    ]));
+    assert!(text.contains("within ±10%") && text.contains("Kendall tau"), "{text}");
+    assert!(out_dir.join("validation.json").exists() && out_dir.join("validation.svg").exists());
+    // Asking for the default NB201 space is refused: the table is for C = 4.
+    let out = hwnas(&["lut", "validate", lut_s, "--space", "nb201", "--samples", "2", "-q"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built for space nb201"));
+
+    // A constrained search: the bound is the median calibration network, so some
+    // architectures are feasible and some are not.
+    let cal = table.calibration.as_ref().expect("calibrated");
+    let mut ms: Vec<f64> = cal.points.iter().map(|p| p.measured_ms).collect();
+    ms.sort_by(f64::total_cmp);
+    std::fs::write(&cfg, search_config(4, &lut, ms[ms.len() / 2] * 1.5)).expect("write");
+    let run = tmp.path().join("run");
+    let run_s = run.to_str().expect("utf8");
+    ok(&hwnas(&["run", cfg_s, "--out", run_s, "--quiet"]));
+    let trials = std::fs::read_to_string(run.join("trials.jsonl")).expect("trials");
+    assert_eq!(trials.lines().count(), 30);
+    assert!(trials.contains("\"latency_ms\""));
+
+    let text = ok(&hwnas(&["verify", run_s]));
+    assert!(text.contains("front re-measured") && text.contains("Kendall tau"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("verify.json")).expect("verify.json")).expect("json");
+    let points = v["points"].as_array().expect("points");
+    assert!(!points.is_empty());
+    assert!(points.iter().all(|p| p["measured_ms"].as_f64().is_some_and(|m| m > 0.0)));
+    assert!(run.join("verify.svg").exists());
+
+    // The same table for a C = 8 space is refused before the search starts.
+    std::fs::write(&cfg, search_config(8, &lut, 1.0)).expect("write");
+    let out = hwnas(&["run", cfg_s, "--out", tmp.path().join("run8").to_str().expect("utf8"), "--quiet"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("latency table was built for space nb201") && err.contains("is not in the latency table"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_refuses_runs_whose_latency_is_another_device() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("fpga.toml");
+    std::fs::write(
+        &cfg,
+        "name = \"fpga\"\nbudget = 12\nbatch_size = 4\n[space]\nkind = \"nb201\"\n[strategy]\nkind = \"random\"\n\
+         [[objectives]]\nmetric = \"accuracy\"\n[[objectives]]\nmetric = \"latency_ms\"\n\
+         [[evaluators]]\nkind = \"table\"\naccuracy = \"cifar10_test_acc\"\n[[evaluators]]\nkind = \"device\"\nname = \"fpga\"\n\
+         [output]\npng = false\n",
+    )
+    .expect("write");
+    let run = tmp.path().join("run");
+    ok(&hwnas(&["run", cfg.to_str().expect("utf8"), "--out", run.to_str().expect("utf8"), "--quiet"]));
+    let out = hwnas(&["verify", run.to_str().expect("utf8")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`fpga` column"), "{}", String::from_utf8_lossy(&out.stderr));
+}
