@@ -2,6 +2,8 @@
 //! random search, 200 and 400 distinct evaluations (table lookups, so this
 //! measures the engine: strategy, driver, de-duplication, records).
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use experiments::config::ExperimentConfig;
 use experiments::setup::{build_evaluators, build_strategy};

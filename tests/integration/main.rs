@@ -2,3 +2,4 @@
 
 mod bad_config;
 mod nb201_search;
+mod predictors;

@@ -34,7 +34,7 @@ device = "fpga"
 fn run(cfg: &ExperimentConfig, seed: u64) -> (Vec<Trial>, Option<Vec<Vec<f64>>>) {
     let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
     let evals = build_evaluators(cfg, &space, None).expect("evaluators");
-    let mut strategy = build_strategy::<Nb201Space>(&cfg.strategy);
+    let mut strategy = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &cfg.problem());
     let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
     let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &cfg.problem(), sc)
         .run(strategy.as_mut())
@@ -104,6 +104,10 @@ fn guided_strategies_beat_random_on_nb201_fpga() {
         let r = mean_hv_ratio(s, 200, 20);
         assert!(r > random + 0.02, "{s}: {r} vs random {random}");
     }
+    // The foundation issue's target: NSGA-II reaches a mean HV ratio >= 0.97 at 200
+    // distinct evaluations over 20 seeds (a Python NSGA-II reaches 0.965 there).
+    let nsga2 = mean_hv_ratio("nsga2", 200, 20);
+    assert!(nsga2 >= 0.97, "nsga2 {nsga2}");
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! - [`model`]: the burn network [`DartsNetwork`] ([`TrainableSpace`](nas_core::train::TrainableSpace)).
 
 pub mod config;
+pub mod encoding;
 pub mod genotype;
 pub mod lower;
 pub mod model;

@@ -14,6 +14,7 @@
 //! so it can only be looked up in the benchmark's own list.
 
 pub mod config;
+pub mod encoding;
 pub mod genotype;
 pub mod lower;
 pub mod model;

@@ -1,0 +1,192 @@
+//! Tests with the real spaces: building, saving, loading, refusing and costing
+//! tables. Timing assertions are deliberately loose (a shared CI machine); timing
+//! quality is what `hwnas lut validate` and the benchmarks measure.
+
+use crate::error::LutError;
+use crate::lut::{BuildOptions, CoverageOptions, LatencyTable, LutLatency, SpaceId, build_table, distinct_layers};
+use crate::measure::{Protocol, measure_layer};
+use crate::measured::measure_network;
+use nas_core::{CostModel, LayerSpec, Metric, NetworkSpec, SearchSpace, ToNetworkSpec};
+use rand::SeedableRng;
+use search_spaces::darts::{DartsConfig, DartsSpace};
+use search_spaces::nb201::{Nb201Arch, Nb201Config, Nb201Space};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+fn tiny_nb201() -> (Nb201Space, SpaceId) {
+    let cfg = Nb201Config { channels: 4, cells_per_stage: 1, input_chw: [3, 8, 8], num_classes: 5 };
+    let id = SpaceId::new("nb201", &cfg);
+    (Nb201Space::new(cfg).expect("valid"), id)
+}
+
+fn quick() -> BuildOptions {
+    BuildOptions { protocol: Protocol::quick(), calibration_networks: 3, ..BuildOptions::default() }
+}
+
+/// One tiny NB201 table shared by the tests (built once; builds are serialised).
+fn table() -> &'static LatencyTable {
+    static T: OnceLock<LatencyTable> = OnceLock::new();
+    T.get_or_init(|| {
+        let (space, id) = tiny_nb201();
+        let mut calls = 0;
+        let t = build_table(&space, id, &quick(), &mut |p| {
+            assert!(p.done <= p.total);
+            calls += 1;
+        })
+        .expect("builds");
+        assert_eq!(calls, t.len() + 3, "one progress call per layer and calibration network");
+        t
+    })
+}
+
+#[test]
+fn nb201_table_covers_the_space_with_positive_entries() {
+    let t = table();
+    let (space, id) = tiny_nb201();
+    assert!(t.coverage.exhaustive);
+    assert_eq!(t.coverage.architectures, 15_625);
+    assert_eq!(t.len(), distinct_layers(&space, &CoverageOptions::default()).layers.len());
+    for e in &t.entries {
+        assert!(e.timing.median_ms > 0.0 && e.timing.iqr_ms >= 0.0 && e.timing.count >= 1, "{e:?}");
+        assert!(e.timing.warmup >= 1);
+    }
+    t.check(&id, 1).expect("same space and batch");
+    t.check_covers(&space, &CoverageOptions::default()).expect("covers");
+    let c = t.calibration.as_ref().expect("calibrated");
+    assert!(c.scale > 0.0 && c.points.len() == 3, "{c:?}");
+    assert_eq!(t.device.batch, 1);
+}
+
+#[test]
+fn save_load_round_trip_is_exact() {
+    let t = table();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("sub").join("t.json");
+    t.save(&path).expect("save");
+    let back = LatencyTable::load(&path).expect("load");
+    assert_eq!(back.entries, t.entries);
+    assert_eq!(back.calibration, t.calibration);
+    assert_eq!(back.space, t.space);
+    assert_eq!(back.device, t.device);
+    assert_eq!(back.protocol, t.protocol);
+    assert_eq!(back.source(), Some(path.as_path()));
+    // Writing it again gives the same bytes.
+    assert_eq!(back.to_json().expect("json"), std::fs::read_to_string(&path).expect("read"));
+}
+
+fn load_text(text: &str) -> Result<LatencyTable, LutError> {
+    LatencyTable::from_json(text, Path::new("t.json"))
+}
+
+#[test]
+fn corrupted_or_mismatched_files_are_refused_with_the_reason() {
+    let t = table();
+    let text = t.to_json().expect("json");
+    // A changed number: the checksum no longer matches.
+    let key = "\"median_ms\": ";
+    let at = text.find(key).expect("an entry") + key.len();
+    let mut bad = text.clone();
+    bad.replace_range(at..at + 1, if &text[at..at + 1] == "9" { "8" } else { "9" });
+    let e = load_text(&bad).expect_err("tampered").to_string();
+    assert!(e.contains("checksum mismatch") && e.contains("t.json"), "{e}");
+    // Truncated.
+    let e = load_text(&text[..text.len() / 2]).expect_err("truncated").to_string();
+    assert!(e.contains("not JSON"), "{e}");
+    // Another schema version.
+    let other = text.replacen("\"schema_version\": 1", "\"schema_version\": 7", 1);
+    let e = load_text(&other).expect_err("schema").to_string();
+    assert!(e.contains("schema version 7") && e.contains("reads version 1"), "{e}");
+    // Not a table at all.
+    let e = load_text("{\"hello\": 1}").expect_err("other json").to_string();
+    assert!(e.contains("schema_version"), "{e}");
+    // Other space, other configuration, other batch.
+    let darts = SpaceId::new("darts", &DartsConfig::default());
+    let e = t.check(&darts, 1).expect_err("space").to_string();
+    assert!(e.contains("built for space nb201") && e.contains("uses darts"), "{e}");
+    let bigger = SpaceId::new("nb201", &Nb201Config { channels: 8, ..Nb201Config::default() });
+    assert!(t.check(&bigger, 1).expect_err("config").to_string().contains("\"channels\":8"));
+    let (_, id) = tiny_nb201();
+    let e = t.check(&id, 8).expect_err("batch").to_string();
+    assert!(e.contains("batch size 1") && e.contains("batch size 8"), "{e}");
+}
+
+#[test]
+fn a_missing_layer_is_an_error_naming_it() {
+    let t = table();
+    let mut net = NetworkSpec::new([3, 8, 8], 5);
+    net.push("stem.conv", LayerSpec::conv(3, 4, 3, 1, 1, [8, 8]));
+    net.push("odd.conv", LayerSpec::conv(4, 4, 5, 1, 1, [8, 8]));
+    let e = t.predict_ms(&net).expect_err("missing").to_string();
+    assert!(e.contains("`odd.conv`") && e.contains("conv2d 4->4 k5 s1 p2 d1 g1 8x8"), "{e}");
+    let model = LutLatency::new(Arc::new(t.clone()));
+    let e = model.cost(&net).expect_err("missing via the cost model").to_string();
+    assert!(e.contains("odd.conv"), "{e}");
+    // A space with layers the table lacks is caught before any search.
+    let big = Nb201Space::new(Nb201Config { channels: 8, ..Nb201Config::default() }).expect("valid");
+    assert!(t.check_covers(&big, &CoverageOptions::default()).is_err());
+}
+
+#[test]
+fn summing_the_table_equals_the_cost_of_a_network_of_those_layers() {
+    let t = table();
+    // A network made of exactly the table's layers, each once.
+    let mut net = NetworkSpec::new([3, 8, 8], 5);
+    for e in &t.entries {
+        net.push(e.example.clone(), e.layer);
+    }
+    let sum: f64 = t.entries.iter().map(|e| e.timing.median_ms).sum();
+    let cost = t.cost(&net).expect("covered");
+    assert!((cost.layers_ms - sum).abs() <= 1e-12 * sum);
+    assert_eq!(cost.per_layer_ms.len(), t.len());
+    let c = t.calibration.as_ref().expect("calibrated");
+    assert!((cost.predicted_ms - (c.intercept_ms + c.scale * sum)).abs() <= 1e-12 * sum.max(1.0));
+    let via_model = LutLatency::new(Arc::new(t.clone())).cost(&net).expect("cost")[&Metric::LatencyMs];
+    assert_eq!(via_model, cost.predicted_ms);
+    // And for a real architecture: the sum over its layers.
+    let (space, _) = tiny_nb201();
+    let arch = Nb201Arch::parse(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+    )
+    .expect("valid");
+    let net = space.network_spec(&arch);
+    let by_hand: f64 = net.layers.iter().map(|l| t.lookup(&l.spec).expect("entry").timing.median_ms).sum();
+    assert!((t.layers_ms(&net).expect("covered") - by_hand).abs() < 1e-12);
+}
+
+#[test]
+fn re_measuring_an_entry_stays_within_its_spread() {
+    let t = table();
+    let e = t.entries.iter().max_by(|a, b| a.timing.median_ms.total_cmp(&b.timing.median_ms)).expect("entries");
+    let again = measure_layer(&e.layer, &Protocol::quick()).expect("measures");
+    assert!(again.median_ms > 0.0);
+    // Very loose on purpose: CI machines are shared. A factor of 3 plus twice the
+    // recorded spread would still catch a table stored in the wrong unit.
+    let tol = 2.0 * e.timing.iqr_ms;
+    assert!(
+        again.median_ms <= 3.0 * e.timing.median_ms + tol && again.median_ms >= e.timing.median_ms / 3.0 - tol,
+        "{} recorded {:?}, again {again:?}",
+        e.key,
+        e.timing
+    );
+}
+
+#[test]
+fn darts_tables_build_by_sampling_and_price_its_networks() {
+    let cfg = DartsConfig { channels: 4, layers: 3, input_chw: [3, 8, 8], num_classes: 5, stem_multiplier: 2 };
+    let space = DartsSpace::new(cfg.clone()).expect("valid");
+    let opts = BuildOptions {
+        calibration_networks: 2,
+        coverage: CoverageOptions { patience: 300, ..CoverageOptions::default() },
+        ..quick()
+    };
+    let t = build_table(&space, SpaceId::new("darts", &cfg), &opts, &mut |_| {}).expect("builds");
+    assert!(!t.coverage.exhaustive);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..20 {
+        let g = space.sample(&mut rng);
+        let ms = t.predict_ms(&space.network_spec(&g)).expect("sampled layer set covers random genotypes");
+        assert!(ms > 0.0);
+    }
+    let g = space.sample(&mut rng);
+    assert!(measure_network(&space, &g, &Protocol::quick()).expect("measures").median_ms > 0.0);
+}

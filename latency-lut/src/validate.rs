@@ -1,0 +1,346 @@
+//! Validation of a lookup table against end-to-end measurements.
+//!
+//! [`validate_table`] measures architectures end to end (the reference) and
+//! compares the table's predictions with them: the share within ±5% and ±10%, the
+//! mean absolute percentage error, Kendall's tau-b between predicted and measured
+//! latency (what a search cares about: the ranking), and where the sum of layers
+//! misses, which *pairs of consecutive layers* carry the residual.
+//!
+//! # Residual attribution
+//!
+//! A sum of isolated layers misses effects that appear only when layers run one
+//! after another: an element-wise op working in place on the fresh output of the
+//! layer before it, data still in cache (or evicted) from the previous layer,
+//! allocator reuse. Each network is described by how often each pair of
+//! consecutive op kinds (`conv3x3 -> batch_norm`, `avg_pool -> add`, ...) occurs in
+//! it; a ridge regression of the residual (measured - predicted) on these counts
+//! gives, per pair, the milliseconds one occurrence adds (negative: the pair runs
+//! faster together than apart). [`PairResidual`]s are sorted by their mean
+//! contribution per network.
+
+use crate::error::Result;
+use crate::lut::LatencyTable;
+use crate::measure::Protocol;
+use crate::measured::measure_network;
+use nas_core::train::TrainableSpace;
+use nas_core::{Architecture, LayerSpec, NetworkSpec, OpKind, ToNetworkSpec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One validated architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidationPoint {
+    /// Architecture notation.
+    pub arch: String,
+    /// Table prediction (calibrated), ms.
+    pub predicted_ms: f64,
+    /// Plain sum of the layers' entries, ms.
+    pub layers_ms: f64,
+    /// Measured end-to-end median, ms.
+    pub measured_ms: f64,
+    /// Interquartile range of the end-to-end samples, ms.
+    pub measured_iqr_ms: f64,
+}
+
+impl ValidationPoint {
+    /// Signed relative error `(predicted - measured) / measured`.
+    pub fn rel_error(&self) -> f64 {
+        (self.predicted_ms - self.measured_ms) / self.measured_ms
+    }
+}
+
+/// The residual one pair of consecutive op kinds carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairResidual {
+    /// `first -> second`, e.g. `conv3x3 -> batch_norm`.
+    pub pair: String,
+    /// Milliseconds one occurrence adds to measured minus predicted.
+    pub ms_per_occurrence: f64,
+    /// Mean occurrences per network.
+    pub mean_count: f64,
+    /// `ms_per_occurrence * mean_count`.
+    pub mean_contribution_ms: f64,
+}
+
+/// The comparison of a table with end-to-end measurements.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    /// Architectures compared.
+    pub samples: usize,
+    /// Share of predictions within ±5% of measured (0..1).
+    pub within_5pct: f64,
+    /// Share within ±10% (0..1).
+    pub within_10pct: f64,
+    /// Mean absolute percentage error (percent).
+    pub mape_pct: f64,
+    /// Mean signed error (percent; positive = the table over-predicts).
+    pub bias_pct: f64,
+    /// Largest absolute error (percent).
+    pub max_abs_error_pct: f64,
+    /// Kendall's tau-b between predicted and measured.
+    pub kendall_tau: f64,
+    /// Pairs of consecutive op kinds carrying the residual, largest first.
+    pub residual_pairs: Vec<PairResidual>,
+    /// Share of the residual's variance the pairs explain (R^2 of the regression).
+    pub residual_r2: f64,
+    /// The compared architectures.
+    pub points: Vec<ValidationPoint>,
+}
+
+/// Kendall's tau-b (ties in either variable handled), in `[-1, 1]`; 0 for fewer
+/// than two points.
+pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0f64, 0f64, 0f64, 0f64);
+    for i in 0..n {
+        for j in i + 1..n {
+            let dx = (x[i] - x[j]).signum() * f64::from(u8::from(x[i] != x[j]));
+            let dy = (y[i] - y[j]).signum() * f64::from(u8::from(y[i] != y[j]));
+            match (dx == 0.0, dy == 0.0) {
+                (true, true) => {}
+                (true, false) => ties_x += 1.0,
+                (false, true) => ties_y += 1.0,
+                (false, false) if dx == dy => concordant += 1.0,
+                (false, false) => discordant += 1.0,
+            }
+        }
+    }
+    let denom = ((concordant + discordant + ties_x) * (concordant + discordant + ties_y)).sqrt();
+    if denom > 0.0 { (concordant - discordant) / denom } else { 0.0 }
+}
+
+/// The coarse kind of a layer used to name pairs: `conv3x3`, `dwconv3x3`,
+/// `conv1x1/2` (stride 2), `batch_norm`, `relu`, `avg_pool`, `add`, ...
+pub fn op_label(s: &LayerSpec) -> String {
+    let stride =
+        if s.stride > 1 && !matches!(s.op, OpKind::PixelShuffle) { format!("/{}", s.stride) } else { String::new() };
+    match s.op {
+        OpKind::Conv2d => {
+            let dw = if s.groups > 1 && s.groups == s.in_channels { "dw" } else { "" };
+            format!("{dw}conv{0}x{0}{stride}", s.kernel)
+        }
+        OpKind::Linear => "linear".into(),
+        OpKind::BatchNorm2d => "batch_norm".into(),
+        OpKind::Activation(a) => format!("{a:?}").to_lowercase(),
+        OpKind::AvgPool2d => format!("avg_pool{stride}"),
+        OpKind::MaxPool2d => format!("max_pool{stride}"),
+        OpKind::GlobalAvgPool => "global_avg_pool".into(),
+        OpKind::Add => "add".into(),
+        OpKind::Concat => "concat".into(),
+        OpKind::PixelShuffle => "pixel_shuffle".into(),
+    }
+}
+
+/// Counts of consecutive op-kind pairs in a network.
+pub fn pair_counts(net: &NetworkSpec) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for w in net.layers.windows(2) {
+        *out.entry(format!("{} -> {}", op_label(&w[0].spec), op_label(&w[1].spec))).or_insert(0.0) += 1.0;
+    }
+    out
+}
+
+/// Solves `a x = b` (n x n, row-major) by Gaussian elimination with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-300 {
+            return None;
+        }
+        a.swap(col, piv);
+        b.swap(col, piv);
+        let (pivot, pb) = (a[col].clone(), b[col]);
+        for (arow, brow) in a[col + 1..].iter_mut().zip(b[col + 1..].iter_mut()) {
+            let f = arow[col] / pivot[col];
+            for (x, p) in arow[col..].iter_mut().zip(&pivot[col..]) {
+                *x -= f * p;
+            }
+            *brow -= f * pb;
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+/// Attributes `residuals[i]` (ms) to the consecutive pairs of `nets[i]` with a
+/// ridge regression on centred counts; returns the pairs (largest mean
+/// contribution first) and the R^2 of the fit.
+pub fn attribute_residuals(nets: &[NetworkSpec], residuals: &[f64]) -> (Vec<PairResidual>, f64) {
+    let counts: Vec<BTreeMap<String, f64>> = nets.iter().map(pair_counts).collect();
+    let n = counts.len().min(residuals.len());
+    if n < 3 {
+        return (Vec::new(), 0.0);
+    }
+    let mut names: Vec<String> = counts.iter().flat_map(|c| c.keys().cloned()).collect();
+    names.sort();
+    names.dedup();
+    let mean_count: Vec<f64> = names
+        .iter()
+        .map(|p| counts[..n].iter().map(|c| c.get(p).copied().unwrap_or(0.0)).sum::<f64>() / n as f64)
+        .collect();
+    // Only pairs whose count varies between networks can explain differences; the
+    // others are part of the (already calibrated) per-network constant.
+    let varying: Vec<usize> = (0..names.len())
+        .filter(|&j| {
+            counts[..n].iter().any(|c| (c.get(&names[j]).copied().unwrap_or(0.0) - mean_count[j]).abs() > 1e-9)
+        })
+        .collect();
+    if varying.is_empty() {
+        return (Vec::new(), 0.0);
+    }
+    let x: Vec<Vec<f64>> = counts[..n]
+        .iter()
+        .map(|c| varying.iter().map(|&j| c.get(&names[j]).copied().unwrap_or(0.0) - mean_count[j]).collect())
+        .collect();
+    let y_mean = residuals[..n].iter().sum::<f64>() / n as f64;
+    let y: Vec<f64> = residuals[..n].iter().map(|r| r - y_mean).collect();
+    let p = varying.len();
+    let mut xtx = vec![vec![0.0; p]; p];
+    let mut xty = vec![0.0; p];
+    for (row, yi) in x.iter().zip(&y) {
+        for a in 0..p {
+            xty[a] += row[a] * yi;
+            for b in 0..p {
+                xtx[a][b] += row[a] * row[b];
+            }
+        }
+    }
+    let trace: f64 = (0..p).map(|a| xtx[a][a]).sum::<f64>() / p as f64;
+    for (a, row) in xtx.iter_mut().enumerate() {
+        row[a] += 1e-3 * trace.max(1e-12);
+    }
+    let Some(beta) = solve(xtx, xty) else { return (Vec::new(), 0.0) };
+    let ss_tot: f64 = y.iter().map(|v| v * v).sum();
+    let ss_res: f64 =
+        x.iter().zip(&y).map(|(row, yi)| (yi - row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>()).powi(2)).sum();
+    let r2 = if ss_tot > 0.0 { (1.0 - ss_res / ss_tot).max(0.0) } else { 0.0 };
+    let mut out: Vec<PairResidual> = varying
+        .iter()
+        .zip(&beta)
+        .map(|(&j, &b)| PairResidual {
+            pair: names[j].clone(),
+            ms_per_occurrence: b,
+            mean_count: mean_count[j],
+            mean_contribution_ms: b * mean_count[j],
+        })
+        .collect();
+    out.sort_by(|a, b| b.mean_contribution_ms.abs().total_cmp(&a.mean_contribution_ms.abs()));
+    (out, r2)
+}
+
+/// Summarises compared points (and their networks, for the residual attribution).
+pub fn summarize(points: Vec<ValidationPoint>, nets: &[NetworkSpec]) -> ValidationReport {
+    let n = points.len();
+    let errs: Vec<f64> = points.iter().map(ValidationPoint::rel_error).collect();
+    let share = |tol: f64| if n == 0 { 0.0 } else { errs.iter().filter(|e| e.abs() <= tol).count() as f64 / n as f64 };
+    let mean = |f: &dyn Fn(f64) -> f64| if n == 0 { 0.0 } else { errs.iter().map(|&e| f(e)).sum::<f64>() / n as f64 };
+    let pred: Vec<f64> = points.iter().map(|p| p.predicted_ms).collect();
+    let meas: Vec<f64> = points.iter().map(|p| p.measured_ms).collect();
+    let residuals: Vec<f64> = points.iter().map(|p| p.measured_ms - p.predicted_ms).collect();
+    let (residual_pairs, residual_r2) = attribute_residuals(nets, &residuals);
+    ValidationReport {
+        samples: n,
+        within_5pct: share(0.05),
+        within_10pct: share(0.10),
+        mape_pct: 100.0 * mean(&|e| e.abs()),
+        bias_pct: 100.0 * mean(&|e| e),
+        max_abs_error_pct: 100.0 * errs.iter().fold(0.0f64, |m, e| m.max(e.abs())),
+        kendall_tau: kendall_tau_b(&pred, &meas),
+        residual_pairs,
+        residual_r2,
+        points,
+    }
+}
+
+/// Progress of a validation: `(done, total, architecture just measured)`.
+pub type ValidationProgress<'a> = dyn FnMut(usize, usize, &str) + 'a;
+
+/// Measures each of `archs` end to end with `protocol` and compares the table's
+/// predictions with the measurements. The table must cover every layer.
+pub fn validate_table<S: ToNetworkSpec + TrainableSpace>(
+    space: &S,
+    table: &LatencyTable,
+    archs: &[S::Arch],
+    protocol: &Protocol,
+    progress: &mut ValidationProgress<'_>,
+) -> Result<ValidationReport> {
+    let mut points = Vec::with_capacity(archs.len());
+    let mut nets = Vec::with_capacity(archs.len());
+    for (k, arch) in archs.iter().enumerate() {
+        let net = space.network_spec(arch);
+        let layers_ms = table.layers_ms(&net)?;
+        let t = measure_network(space, arch, protocol)?;
+        let notation = arch.notation();
+        progress(k + 1, archs.len(), &notation);
+        points.push(ValidationPoint {
+            arch: notation,
+            predicted_ms: table.predict(layers_ms),
+            layers_ms,
+            measured_ms: t.median_ms,
+            measured_iqr_ms: t.iqr_ms,
+        });
+        nets.push(net);
+    }
+    Ok(summarize(points, &nets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nas_core::Activation;
+
+    #[test]
+    fn kendall_tau_b_matches_hand_values() {
+        assert_eq!(kendall_tau_b(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
+        assert_eq!(kendall_tau_b(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
+        // (1,1) (2,3) (3,2): pairs 12 C, 13 C, 23 D: (2 - 1) / 3.
+        assert!((kendall_tau_b(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 1.0 / 3.0).abs() < 1e-12);
+        // A tie in x: (1,1) (1,2) (2,3): pairs 12 tie-x, 13 C, 23 C; tau-b = 2 / sqrt(2 * 3).
+        assert!((kendall_tau_b(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]) - 2.0 / 6f64.sqrt()).abs() < 1e-12);
+        assert_eq!(kendall_tau_b(&[1.0], &[1.0]), 0.0);
+    }
+
+    fn chain(n_pool_add: usize) -> NetworkSpec {
+        let mut net = NetworkSpec::new([4, 8, 8], 10);
+        net.push("conv", LayerSpec::conv(4, 4, 3, 1, 1, [8, 8]));
+        net.push("bn", LayerSpec::batch_norm(4, true, [8, 8]));
+        for i in 0..n_pool_add {
+            net.push(format!("p{i}"), LayerSpec::pool(OpKind::AvgPool2d, 4, 3, 1, 1, [8, 8]));
+            net.push(format!("a{i}"), LayerSpec::add(4, 2, [8, 8]));
+        }
+        net.push("relu", LayerSpec::activation(Activation::Relu, 4, [8, 8]));
+        net
+    }
+
+    #[test]
+    fn residual_is_attributed_to_the_pair_that_carries_it() {
+        // Each `avg_pool -> add` pair hides 0.02 ms that no layer shows alone.
+        let nets: Vec<NetworkSpec> = (0..6).map(chain).collect();
+        let points: Vec<ValidationPoint> = nets
+            .iter()
+            .enumerate()
+            .map(|(k, _)| ValidationPoint {
+                arch: format!("n{k}"),
+                predicted_ms: 1.0,
+                layers_ms: 1.0,
+                measured_ms: 1.0 + 0.02 * k as f64,
+                measured_iqr_ms: 0.0,
+            })
+            .collect();
+        let r = summarize(points, &nets);
+        assert_eq!(r.samples, 6);
+        let top = &r.residual_pairs[0];
+        assert!(top.pair == "avg_pool -> add" || top.pair == "add -> avg_pool", "{:?}", r.residual_pairs);
+        assert!(r.residual_r2 > 0.95, "{}", r.residual_r2);
+        // Errors 0, -2.0, -3.8, -5.7, -7.4, -9.1%.
+        assert_eq!(r.within_5pct, 0.5);
+        assert_eq!(r.within_10pct, 1.0);
+        assert!(r.bias_pct < 0.0);
+        assert_eq!(op_label(&LayerSpec::conv(8, 8, 3, 2, 8, [4, 4])), "dwconv3x3/2");
+    }
+}

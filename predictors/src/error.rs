@@ -1,0 +1,98 @@
+//! The error type of the predictors crate.
+
+use std::path::PathBuf;
+
+/// Why fitting, predicting, saving or loading a predictor failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PredictorError {
+    /// No training rows.
+    #[error("the training set is empty")]
+    EmptyData,
+    /// Feature rows and targets differ in number.
+    #[error("{rows} feature rows but {targets} targets")]
+    LengthMismatch {
+        /// Feature rows.
+        rows: usize,
+        /// Targets.
+        targets: usize,
+    },
+    /// A row has the wrong number of features.
+    #[error("row {row} has {found} features, the model expects {expected}")]
+    FeatureMismatch {
+        /// Row index.
+        row: usize,
+        /// Features the model expects.
+        expected: usize,
+        /// Features the row has.
+        found: usize,
+    },
+    /// A feature or target is NaN or infinite.
+    #[error("non-finite {what} at row {row}")]
+    NonFinite {
+        /// `feature` or `target`.
+        what: &'static str,
+        /// Row index.
+        row: usize,
+    },
+    /// A hyper-parameter is out of range.
+    #[error("hyper-parameter `{field}` = {value}: expected {allowed}")]
+    InvalidParameter {
+        /// Field name.
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+    /// A kernel or normal-equation matrix could not be factorised.
+    #[error("matrix of size {size} is not positive definite, even with a diagonal jitter of {jitter}")]
+    NotPositiveDefinite {
+        /// Matrix size.
+        size: usize,
+        /// Largest jitter tried.
+        jitter: f64,
+    },
+    /// The burn backend failed while training a network.
+    #[error("training backend failed: {reason}")]
+    Backend {
+        /// What happened.
+        reason: String,
+    },
+    /// Reading or writing a predictor file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A predictor file is not valid JSON of the documented format.
+    #[error("{path}: not a hwnas predictor file: {reason}")]
+    Format {
+        /// The file (or `<memory>`).
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A predictor file has another schema version than this build reads.
+    #[error(
+        "{path}: predictor schema version {found}, but this build reads version {supported} only; refit and save the predictor again"
+    )]
+    SchemaVersion {
+        /// The file (or `<memory>`).
+        path: PathBuf,
+        /// Version in the file.
+        found: u64,
+        /// Version this build reads.
+        supported: u64,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, PredictorError>;
+
+/// Checks a hyper-parameter condition.
+pub(crate) fn check(ok: bool, field: &'static str, value: impl ToString, allowed: &'static str) -> Result<()> {
+    if ok { Ok(()) } else { Err(PredictorError::InvalidParameter { field, value: value.to_string(), allowed }) }
+}

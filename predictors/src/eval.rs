@@ -1,0 +1,114 @@
+//! Learning curves of predictors: fit on `n` random labelled rows, measure on all
+//! the others, over several seeds.
+
+use crate::error::Result;
+use crate::metrics::Quality;
+use crate::model::{Fit, ModelConfig, Predict};
+use nas_core::seed::derive_seed;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Mean and sample standard deviation.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (0 for one value).
+    pub std: f64,
+}
+
+impl MeanStd {
+    /// Of a set of values (NaNs skipped).
+    pub fn of(v: &[f64]) -> Self {
+        let v: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+        let n = v.len() as f64;
+        if v.is_empty() {
+            return MeanStd { mean: f64::NAN, std: f64::NAN };
+        }
+        let mean = v.iter().sum::<f64>() / n;
+        let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+        MeanStd { mean, std: var.sqrt() }
+    }
+}
+
+/// One model at one training size, over all seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Model kind.
+    pub model: String,
+    /// Labelled rows.
+    pub train_size: usize,
+    /// Per-seed quality.
+    pub runs: Vec<Quality>,
+    /// Kendall tau over seeds.
+    pub kendall_tau: MeanStd,
+    /// Spearman over seeds.
+    pub spearman: MeanStd,
+    /// Pearson over seeds.
+    pub pearson: MeanStd,
+    /// RMSE over seeds.
+    pub rmse: MeanStd,
+    /// Top-1% precision over seeds.
+    pub precision_top1pct: MeanStd,
+}
+
+/// The rows of a training split for `(seed, size)`: the same for every model.
+pub fn train_split(n_rows: usize, size: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(seed, size as u64));
+    let mut idx = sample(&mut rng, n_rows, size.min(n_rows)).into_vec();
+    idx.sort_unstable();
+    idx
+}
+
+/// Fits `model` on `train` rows and measures it on all other rows.
+pub fn fit_and_measure(model: &ModelConfig, x: &[Vec<f64>], y: &[f64], train: &[usize], seed: u64) -> Result<Quality> {
+    let mut is_train = vec![false; x.len()];
+    for &i in train {
+        is_train[i] = true;
+    }
+    let xt: Vec<Vec<f64>> = train.iter().map(|&i| x[i].clone()).collect();
+    let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
+    let fitted = model.fit(&xt, &yt, seed)?;
+    let test: Vec<usize> = (0..x.len()).filter(|&i| !is_train[i]).collect();
+    let xs: Vec<Vec<f64>> = test.iter().map(|&i| x[i].clone()).collect();
+    let truth: Vec<f64> = test.iter().map(|&i| y[i]).collect();
+    let pred = fitted.predict(&xs)?;
+    Ok(Quality::measure(&truth, &pred.mean))
+}
+
+/// The learning curve of each model: for each training size and seed `0..seeds`,
+/// fit on a random split and measure on the rest.
+pub fn learning_curves(
+    models: &[ModelConfig],
+    x: &[Vec<f64>],
+    y: &[f64],
+    sizes: &[usize],
+    seeds: u64,
+    mut progress: impl FnMut(&str, usize, u64),
+) -> Result<Vec<CurvePoint>> {
+    let mut out = Vec::new();
+    for m in models {
+        for &size in sizes {
+            let mut runs = Vec::new();
+            for s in 0..seeds {
+                progress(m.name(), size, s);
+                let split = train_split(x.len(), size, s);
+                runs.push(fit_and_measure(m, x, y, &split, s)?);
+            }
+            let col = |f: fn(&Quality) -> f64| MeanStd::of(&runs.iter().map(f).collect::<Vec<_>>());
+            out.push(CurvePoint {
+                model: m.name().into(),
+                train_size: size,
+                kendall_tau: col(|q| q.kendall_tau),
+                spearman: col(|q| q.spearman),
+                pearson: col(|q| q.pearson),
+                rmse: col(|q| q.rmse),
+                precision_top1pct: col(|q| q.precision_top1pct),
+                runs,
+            });
+        }
+    }
+    Ok(out)
+}

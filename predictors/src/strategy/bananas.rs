@@ -1,0 +1,175 @@
+//! BANANAS-style search (White, Neiswanger & Savani, *BANANAS: Bayesian
+//! optimization with neural architectures for neural architecture search*, AAAI
+//! 2021), multi-objective.
+//!
+//! 1. The first [`n_init`](BananasConfig::n_init) architectures are uniform random.
+//! 2. Then, at every ask: refit the predictor (one per predicted metric) on all
+//!    results so far; breed [`num_candidates`](BananasConfig::num_candidates)
+//!    candidates by mutating (1 to [`max_mutations`](BananasConfig::max_mutations)
+//!    times) parents drawn from the [`num_parents`](BananasConfig::num_parents)
+//!    best evaluated architectures (constrained rank, then crowding), plus a
+//!    [`random_fraction`](BananasConfig::random_fraction) of random ones; pick the
+//!    batch by the [`Acquisition`] (see [the module docs](super)).
+//!
+//! The default predictor is a random forest (an ensemble of trees, whose spread
+//! gives the uncertainty); `model = { kind = "mlp_ensemble" }` gives the original
+//! ensemble of MLPs.
+
+use super::{Acquisition, Guide, GuidedSpace};
+use crate::error::{PredictorError, Result, check};
+use crate::features::FeatureConfig;
+use crate::model::{ModelConfig, RandomForestConfig};
+use nas_core::strategy::rank_and_crowding_of;
+use nas_core::{Evaluated, Evaluator, Problem, SearchStrategy};
+use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Settings of [`Bananas`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BananasConfig {
+    /// Random architectures before the first fit (default 10).
+    pub n_init: usize,
+    /// Best architectures mutated into candidates (default 10).
+    pub num_parents: usize,
+    /// Candidates scored per ask (default 300).
+    pub num_candidates: usize,
+    /// Most mutations applied to one parent (default 2).
+    pub max_mutations: usize,
+    /// Fraction of the candidates drawn at random (default 0.1).
+    pub random_fraction: f64,
+    /// Acquisition (default UCB, kappa 1).
+    pub acquisition: Acquisition,
+    /// Predictor (default random forest of 100 trees).
+    pub model: ModelConfig,
+    /// Features the predictor sees.
+    pub features: FeatureConfig,
+}
+
+pub(crate) fn default_model() -> ModelConfig {
+    ModelConfig::RandomForest(RandomForestConfig { n_trees: 100, ..Default::default() })
+}
+
+impl Default for BananasConfig {
+    fn default() -> Self {
+        BananasConfig {
+            n_init: 10,
+            num_parents: 10,
+            num_candidates: 300,
+            max_mutations: 2,
+            random_fraction: 0.1,
+            acquisition: Acquisition::default(),
+            model: default_model(),
+            features: FeatureConfig::default(),
+        }
+    }
+}
+
+impl BananasConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        check(self.n_init >= 2, "n_init", self.n_init, "an integer >= 2")?;
+        check(self.num_parents >= 1, "num_parents", self.num_parents, "an integer >= 1")?;
+        check(self.num_candidates >= 1, "num_candidates", self.num_candidates, "an integer >= 1")?;
+        check(self.max_mutations >= 1, "max_mutations", self.max_mutations, "an integer >= 1")?;
+        check(
+            (0.0..=1.0).contains(&self.random_fraction),
+            "random_fraction",
+            self.random_fraction,
+            "a fraction in [0, 1]",
+        )?;
+        if let Acquisition::Ucb { kappa } = self.acquisition {
+            check(kappa.is_finite() && kappa >= 0.0, "acquisition.kappa", kappa, "a finite number >= 0")?;
+        }
+        self.model.validate()
+    }
+
+    /// Builds the strategy for `problem`, taking cheap metrics from `cheap`.
+    pub fn init<S: GuidedSpace>(self, problem: Problem, cheap: Option<Arc<dyn Evaluator<S::Arch>>>) -> Bananas<S> {
+        Bananas::new(self, problem, cheap)
+    }
+}
+
+/// BANANAS-style predictor-guided search; see the module docs.
+pub struct Bananas<S: GuidedSpace> {
+    config: BananasConfig,
+    guide: Guide<S>,
+    last_error: Option<PredictorError>,
+}
+
+impl<S: GuidedSpace> Bananas<S> {
+    /// The strategy for `problem`; metrics `cheap` provides are never predicted.
+    pub fn new(config: BananasConfig, problem: Problem, cheap: Option<Arc<dyn Evaluator<S::Arch>>>) -> Self {
+        let guide = Guide::new(problem, cheap, config.features.clone(), config.model.clone());
+        Bananas { config, guide, last_error: None }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BananasConfig {
+        &self.config
+    }
+
+    /// The last fitting error, if a refit failed (the strategy then samples at random).
+    pub fn last_error(&self) -> Option<&PredictorError> {
+        self.last_error.as_ref()
+    }
+
+    fn candidates(&self, space: &S, rng: &mut dyn RngCore) -> Vec<S::Arch> {
+        let ok: Vec<&Evaluated<S::Arch>> = self.guide.history.iter().collect();
+        let rc = rank_and_crowding_of(&ok);
+        let mut order: Vec<usize> = (0..ok.len()).collect();
+        order.sort_by(|&i, &j| rc[i].quality_cmp(&rc[j]).then(i.cmp(&j)));
+        order.truncate(self.config.num_parents);
+        let n_random = (self.config.random_fraction * self.config.num_candidates as f64).round() as usize;
+        let mut out = self.guide.random(space, n_random, rng);
+        if order.is_empty() {
+            return out;
+        }
+        for _ in 0..self.config.num_candidates.saturating_sub(n_random) {
+            let p = &ok[order[rng.random_range(0..order.len())]].arch;
+            let mut c = space.mutate(p, rng);
+            for _ in 1..rng.random_range(1..=self.config.max_mutations) {
+                c = space.mutate(&c, rng);
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+impl<S: GuidedSpace> SearchStrategy<S> for Bananas<S> {
+    fn name(&self) -> &'static str {
+        "bananas"
+    }
+
+    fn ask(&mut self, space: &S, n: usize, rng: &mut dyn RngCore) -> Vec<S::Arch> {
+        let told = self.guide.history.iter().filter(|h| h.objectives.is_some()).count();
+        let mut out = Vec::new();
+        if told >= self.config.n_init {
+            let seed = rng.next_u64();
+            match self.guide.refit(space, seed) {
+                Ok(()) if self.guide.ready() => {
+                    let cands = self.candidates(space, rng);
+                    out = self.guide.select(space, cands, n, self.config.acquisition, rng);
+                }
+                Ok(()) => {}
+                Err(e) => self.last_error = Some(e),
+            }
+        } else {
+            let want = n.min(self.config.n_init - told).max(1);
+            out = self.guide.random(space, want, rng);
+        }
+        if out.len() < n && told >= self.config.n_init {
+            self.guide.propose(&out);
+            let more = self.guide.random(space, n - out.len(), rng);
+            out.extend(more);
+        }
+        self.guide.propose(&out);
+        out
+    }
+
+    fn tell(&mut self, _space: &S, results: &[Evaluated<S::Arch>]) {
+        self.guide.tell(results);
+    }
+}

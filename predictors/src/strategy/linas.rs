@@ -1,0 +1,177 @@
+//! LINAS-style search (Cummings et al., *Accelerating neural architecture
+//! exploration across modalities using genetic algorithms*, GECCO 2022; the
+//! DyNAS-T "LINAS" loop), multi-objective.
+//!
+//! 1. The first [`n_init`](LinasConfig::n_init) architectures are uniform random.
+//! 2. Then, at every ask: refit the predictor on all results so far; run NSGA-II
+//!    ([`nas_core::strategy::Nsga2`], population
+//!    [`population_size`](LinasConfig::population_size), for
+//!    [`generations`](LinasConfig::generations)) against the predicted metrics and
+//!    the cheap ones; take the unseen members of the best predicted fronts (at
+//!    least [`candidates_per_pick`](LinasConfig::candidates_per_pick) per
+//!    architecture asked) and evaluate the most promising of them, picked by the
+//!    [`Acquisition`] (see [the module docs](super)); refit; repeat.
+
+use super::bananas::default_model;
+use super::{Acquisition, Guide, GuidedSpace};
+use crate::error::{PredictorError, Result, check};
+use crate::features::FeatureConfig;
+use crate::model::ModelConfig;
+use nas_core::strategy::{Nsga2Config, rank_and_crowding_of};
+use nas_core::{Evaluated, Evaluator, Problem, SearchStrategy};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Settings of [`Linas`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinasConfig {
+    /// Random architectures before the first fit (default 20).
+    pub n_init: usize,
+    /// Population of the inner NSGA-II (default 50).
+    pub population_size: usize,
+    /// Generations of the inner NSGA-II per ask (default 40).
+    pub generations: usize,
+    /// Candidates from the predicted fronts per architecture asked (default 10).
+    pub candidates_per_pick: usize,
+    /// Acquisition (default UCB, kappa 1).
+    pub acquisition: Acquisition,
+    /// Predictor (default random forest of 100 trees).
+    pub model: ModelConfig,
+    /// Features the predictor sees.
+    pub features: FeatureConfig,
+}
+
+impl Default for LinasConfig {
+    fn default() -> Self {
+        LinasConfig {
+            n_init: 20,
+            population_size: 50,
+            generations: 40,
+            candidates_per_pick: 10,
+            acquisition: Acquisition::default(),
+            model: default_model(),
+            features: FeatureConfig::default(),
+        }
+    }
+}
+
+impl LinasConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<()> {
+        check(self.n_init >= 2, "n_init", self.n_init, "an integer >= 2")?;
+        check(self.population_size >= 4, "population_size", self.population_size, "an integer >= 4")?;
+        check(self.generations >= 1, "generations", self.generations, "an integer >= 1")?;
+        check(self.candidates_per_pick >= 1, "candidates_per_pick", self.candidates_per_pick, "an integer >= 1")?;
+        if let Acquisition::Ucb { kappa } = self.acquisition {
+            check(kappa.is_finite() && kappa >= 0.0, "acquisition.kappa", kappa, "a finite number >= 0")?;
+        }
+        self.model.validate()
+    }
+
+    /// Builds the strategy for `problem`, taking cheap metrics from `cheap`.
+    pub fn init<S: GuidedSpace>(self, problem: Problem, cheap: Option<Arc<dyn Evaluator<S::Arch>>>) -> Linas<S> {
+        Linas::new(self, problem, cheap)
+    }
+}
+
+/// LINAS-style predictor-guided search; see the module docs.
+pub struct Linas<S: GuidedSpace> {
+    config: LinasConfig,
+    guide: Guide<S>,
+    last_error: Option<PredictorError>,
+}
+
+impl<S: GuidedSpace> Linas<S> {
+    /// The strategy for `problem`; metrics `cheap` provides are never predicted.
+    pub fn new(config: LinasConfig, problem: Problem, cheap: Option<Arc<dyn Evaluator<S::Arch>>>) -> Self {
+        let guide = Guide::new(problem, cheap, config.features.clone(), config.model.clone());
+        Linas { config, guide, last_error: None }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LinasConfig {
+        &self.config
+    }
+
+    /// The last fitting error, if a refit failed (the strategy then samples at random).
+    pub fn last_error(&self) -> Option<&PredictorError> {
+        self.last_error.as_ref()
+    }
+
+    /// Runs the inner NSGA-II against the predictors; returns the unseen members of
+    /// the best predicted fronts, at least `want` of them when there are.
+    fn predicted_front(&mut self, space: &S, want: usize, seed: u64) -> Vec<S::Arch> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let pop = self.config.population_size;
+        let mut inner = Nsga2Config { population_size: pop, ..Default::default() }.init::<S::Arch>();
+        let mut all: Vec<Evaluated<S::Arch>> = Vec::new();
+        let mut ids = BTreeSet::new();
+        for _ in 0..self.config.generations {
+            let batch = SearchStrategy::<S>::ask(&mut inner, space, pop, &mut rng);
+            if batch.is_empty() {
+                break;
+            }
+            let results = self.guide.predicted_results(space, batch);
+            SearchStrategy::<S>::tell(&mut inner, space, &results);
+            for r in results {
+                if ids.insert(r.id) && !self.guide.seen.contains(&r.id) {
+                    all.push(r);
+                }
+            }
+        }
+        let refs: Vec<&Evaluated<S::Arch>> = all.iter().collect();
+        let rc = rank_and_crowding_of(&refs);
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        order.sort_by(|&i, &j| rc[i].rank.cmp(&rc[j].rank).then(i.cmp(&j)));
+        let mut out = Vec::new();
+        let mut last_rank = None;
+        for i in order {
+            if out.len() >= want && last_rank != Some(rc[i].rank) {
+                break;
+            }
+            last_rank = Some(rc[i].rank);
+            out.push(all[i].arch.clone());
+        }
+        out
+    }
+}
+
+impl<S: GuidedSpace> SearchStrategy<S> for Linas<S> {
+    fn name(&self) -> &'static str {
+        "linas"
+    }
+
+    fn ask(&mut self, space: &S, n: usize, rng: &mut dyn RngCore) -> Vec<S::Arch> {
+        let told = self.guide.history.iter().filter(|h| h.objectives.is_some()).count();
+        let mut out = Vec::new();
+        if told >= self.config.n_init {
+            let seed = rng.next_u64();
+            match self.guide.refit(space, seed) {
+                Ok(()) if self.guide.ready() => {
+                    let cands = self.predicted_front(space, n * self.config.candidates_per_pick, rng.next_u64());
+                    out = self.guide.select(space, cands, n, self.config.acquisition, rng);
+                }
+                Ok(()) => {}
+                Err(e) => self.last_error = Some(e),
+            }
+            if out.len() < n {
+                self.guide.propose(&out);
+                let more = self.guide.random(space, n - out.len(), rng);
+                out.extend(more);
+            }
+        } else {
+            let want = n.min(self.config.n_init - told).max(1);
+            out = self.guide.random(space, want, rng);
+        }
+        self.guide.propose(&out);
+        out
+    }
+
+    fn tell(&mut self, _space: &S, results: &[Evaluated<S::Arch>]) {
+        self.guide.tell(results);
+    }
+}

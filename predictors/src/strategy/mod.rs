@@ -1,0 +1,364 @@
+//! Predictor-guided search strategies.
+//!
+//! | name | type | idea |
+//! |---|---|---|
+//! | `bananas` | [`Bananas`] | BANANAS-style (White et al., AAAI 2021): fit a predictor with uncertainty, mutate the best architectures so far into candidates, pick by an acquisition function |
+//! | `linas` | [`Linas`] | LINAS-style (DyNAS-T, Cummings et al. 2022): run NSGA-II against the predictors and the cheap objectives, evaluate the most promising members of the predicted front, refit |
+//!
+//! Both are multi-objective throughout. At construction they receive the
+//! [`Problem`], the features to use ([`FeatureConfig`]), the model
+//! ([`ModelConfig`]) and a **cheap evaluator** (`Arc<dyn Evaluator<A>>`, e.g. the
+//! device column of a latency table, a LUT or the analytical cost model). Every
+//! metric the problem reads that the cheap evaluator provides is taken from it,
+//! for any candidate, as often as needed; every other metric (accuracy) is
+//! predicted by a model fitted on the results told so far. The driver's budget
+//! therefore counts only the expensive queries: distinct architectures evaluated.
+//!
+//! Selection ([`Acquisition`]): candidates are scored by the hypervolume
+//! improvement of an optimistic objective vector (`mean - kappa * std` in
+//! minimisation form for UCB, a draw from `N(mean, std)` for independent Thompson
+//! sampling) over the front of the evaluated architectures; a batch is picked
+//! greedily, each pick added to the front at its predicted mean (Kriging
+//! believer). Candidates predicted infeasible are only picked when nothing else is
+//! left.
+//!
+//! Guarantees (as the built-in strategies): no architecture is proposed twice;
+//! randomness comes only from the driver's generator (and seeds drawn from it), so
+//! the same seed gives the same trials; failed trials are remembered but not used
+//! for fitting; results of architectures the strategy did not ask for are used.
+
+use crate::error::Result;
+use crate::features::FeatureConfig;
+use crate::model::{Fit, Model, ModelConfig, Predict};
+use nas_core::pareto::{hypervolume, pareto_front_indices};
+use nas_core::{
+    ArchId, Architecture, EvalContext, Evaluated, Evaluator, Metric, MetricMap, MultiEncode, Problem, SearchSpace,
+    ToNetworkSpec,
+};
+use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub mod bananas;
+pub mod linas;
+
+pub use bananas::{Bananas, BananasConfig};
+pub use linas::{Linas, LinasConfig};
+
+/// What a guided strategy needs from a space.
+pub trait GuidedSpace: MultiEncode + ToNetworkSpec + nas_core::Mutate + nas_core::Crossover {}
+impl<T: MultiEncode + ToNetworkSpec + nas_core::Mutate + nas_core::Crossover> GuidedSpace for T {}
+
+/// How candidates are scored.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Acquisition {
+    /// Upper confidence bound: `mean + kappa * std` for maximised metrics.
+    Ucb {
+        /// Exploration weight (default 1.0).
+        #[serde(default = "default_kappa")]
+        kappa: f64,
+    },
+    /// Independent Thompson sampling: one draw from `N(mean, std)` per candidate.
+    Thompson,
+    /// The predicted mean only (pure exploitation).
+    Mean,
+}
+
+fn default_kappa() -> f64 {
+    1.0
+}
+
+impl Default for Acquisition {
+    fn default() -> Self {
+        Acquisition::Ucb { kappa: 1.0 }
+    }
+}
+
+/// Predicted objective vectors of candidates.
+struct Scored<A> {
+    arch: A,
+    mean: Vec<f64>,
+    optimistic: Vec<f64>,
+    violation: f64,
+}
+
+/// The shared machinery of the guided strategies: what was seen, the features and
+/// cheap metrics of architectures, the fitted models.
+pub(crate) struct Guide<S: SearchSpace> {
+    pub problem: Problem,
+    pub cheap: Option<Arc<dyn Evaluator<S::Arch>>>,
+    pub features: FeatureConfig,
+    pub model: ModelConfig,
+    pub seen: BTreeSet<ArchId>,
+    told: BTreeSet<ArchId>,
+    pub history: Vec<Evaluated<S::Arch>>,
+    feature_cache: HashMap<ArchId, Option<Vec<f64>>>,
+    cheap_cache: HashMap<ArchId, Option<MetricMap>>,
+    models: Vec<(Metric, Model)>,
+}
+
+impl<S: GuidedSpace> Guide<S> {
+    pub fn new(
+        problem: Problem,
+        cheap: Option<Arc<dyn Evaluator<S::Arch>>>,
+        features: FeatureConfig,
+        model: ModelConfig,
+    ) -> Self {
+        Guide {
+            problem,
+            cheap,
+            features,
+            model,
+            seen: BTreeSet::new(),
+            told: BTreeSet::new(),
+            history: Vec::new(),
+            feature_cache: HashMap::new(),
+            cheap_cache: HashMap::new(),
+            models: Vec::new(),
+        }
+    }
+
+    /// Metrics of the problem that the cheap evaluator provides.
+    fn cheap_metrics(&self) -> Vec<Metric> {
+        let provided = self.cheap.as_ref().map(|c| c.provides()).unwrap_or_default();
+        self.problem.metrics().into_iter().filter(|m| provided.contains(m)).collect()
+    }
+
+    /// Metrics of the problem that must be predicted.
+    fn predicted_metrics(&self) -> Vec<Metric> {
+        let cheap = self.cheap_metrics();
+        self.problem.metrics().into_iter().filter(|m| !cheap.contains(m)).collect()
+    }
+
+    fn cheap_of(&mut self, space: &S, arch: &S::Arch) -> Option<MetricMap> {
+        let _ = space;
+        let id = arch.id();
+        if let Some(hit) = self.cheap_cache.get(&id) {
+            return hit.clone();
+        }
+        let v = self.cheap.as_ref().and_then(|c| c.evaluate(arch, &EvalContext::with_seed(0)).ok());
+        self.cheap_cache.insert(id, v.clone());
+        v
+    }
+
+    fn features_of(&mut self, space: &S, arch: &S::Arch) -> Option<Vec<f64>> {
+        let id = arch.id();
+        if let Some(hit) = self.feature_cache.get(&id) {
+            return hit.clone();
+        }
+        let v = self.features.features(space, arch);
+        self.feature_cache.insert(id, v.clone());
+        v
+    }
+
+    /// Records results (all of them, asked for or not).
+    pub fn tell(&mut self, results: &[Evaluated<S::Arch>]) {
+        for r in results {
+            self.seen.insert(r.id);
+            if self.told.insert(r.id) {
+                self.history.push(r.clone());
+            }
+        }
+    }
+
+    /// Refits one model per predicted metric on the successful results.
+    pub fn refit(&mut self, space: &S, seed: u64) -> Result<()> {
+        self.models.clear();
+        let ok: Vec<Evaluated<S::Arch>> = self.history.iter().filter(|h| h.objectives.is_some()).cloned().collect();
+        for (k, m) in self.predicted_metrics().into_iter().enumerate() {
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for h in &ok {
+                if let (Some(v), Some(f)) = (h.metrics.get(&m).copied(), self.features_of(space, &h.arch)) {
+                    x.push(f);
+                    y.push(v);
+                }
+            }
+            if x.len() >= 2 {
+                let model = self.model.fit(&x, &y, nas_core::seed::derive_seed(seed, k as u64))?;
+                self.models.push((m, model));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every predicted metric has a fitted model.
+    pub fn ready(&self) -> bool {
+        self.predicted_metrics().iter().all(|m| self.models.iter().any(|(n, _)| n == m))
+    }
+
+    /// Predicted metric maps (mean, std per metric) of `archs`; architectures
+    /// without features or cheap metrics are dropped.
+    fn predict(&mut self, space: &S, archs: Vec<S::Arch>) -> Vec<(S::Arch, MetricMap, MetricMap)> {
+        let cheap_metrics = self.cheap_metrics();
+        let mut kept = Vec::new();
+        let mut rows = Vec::new();
+        for a in archs {
+            let Some(f) = self.features_of(space, &a) else { continue };
+            let mut mean = MetricMap::new();
+            if !cheap_metrics.is_empty() {
+                let Some(c) = self.cheap_of(space, &a) else { continue };
+                for m in &cheap_metrics {
+                    if let Some(v) = c.get(m) {
+                        mean.insert(*m, *v);
+                    }
+                }
+            }
+            rows.push(f);
+            kept.push((a, mean, MetricMap::new()));
+        }
+        for (m, model) in &self.models {
+            if let Ok(p) = model.predict(&rows) {
+                for (i, k) in kept.iter_mut().enumerate() {
+                    k.1.insert(*m, p.mean[i]);
+                    k.2.insert(*m, p.std.as_ref().map_or(0.0, |s| s[i]));
+                }
+            }
+        }
+        kept
+    }
+
+    /// Predicted results of `archs` as [`Evaluated`] records (for an inner search).
+    pub fn predicted_results(&mut self, space: &S, archs: Vec<S::Arch>) -> Vec<Evaluated<S::Arch>> {
+        self.predict(space, archs)
+            .into_iter()
+            .map(|(arch, mean, _)| {
+                let objectives = self.problem.min_vector(&mean);
+                let violation = if objectives.is_some() { self.problem.violation(&mean) } else { f64::INFINITY };
+                Evaluated { id: arch.id(), arch, objectives, violation, metrics: mean }
+            })
+            .collect()
+    }
+
+    fn score(
+        &mut self,
+        space: &S,
+        archs: Vec<S::Arch>,
+        acq: Acquisition,
+        rng: &mut dyn RngCore,
+    ) -> Vec<Scored<S::Arch>> {
+        let problem = self.problem.clone();
+        self.predict(space, archs)
+            .into_iter()
+            .filter_map(|(arch, mean, std)| {
+                let mv = problem.min_vector(&mean)?;
+                let mut opt_map = mean.clone();
+                for (m, s) in &std {
+                    let dir = problem.objectives.iter().find(|o| o.metric == *m);
+                    let sign = dir.map_or(1.0, |o| -o.to_min(1.0)); // +1 when maximised
+                    let delta = match acq {
+                        Acquisition::Ucb { kappa } => kappa * s,
+                        Acquisition::Thompson => s * standard_normal(rng),
+                        Acquisition::Mean => 0.0,
+                    };
+                    if let Some(v) = opt_map.get_mut(m) {
+                        *v += sign * delta;
+                    }
+                }
+                let optimistic = problem.min_vector(&opt_map)?;
+                let violation = problem.violation(&mean);
+                Some(Scored { arch, mean: mv, optimistic, violation })
+            })
+            .collect()
+    }
+
+    /// Picks up to `n` of `candidates` (unseen, distinct) by greedy hypervolume
+    /// improvement of their optimistic vectors over the evaluated front.
+    pub fn select(
+        &mut self,
+        space: &S,
+        candidates: Vec<S::Arch>,
+        n: usize,
+        acq: Acquisition,
+        rng: &mut dyn RngCore,
+    ) -> Vec<S::Arch> {
+        let mut distinct = BTreeSet::new();
+        let candidates: Vec<S::Arch> =
+            candidates.into_iter().filter(|a| !self.seen.contains(&a.id()) && distinct.insert(a.id())).collect();
+        let mut scored = self.score(space, candidates, acq, rng);
+        let mut front: Vec<Vec<f64>> =
+            self.history.iter().filter(|h| h.is_feasible()).filter_map(|h| h.objectives.clone()).collect();
+        let keep = pareto_front_indices(&front);
+        front = keep.into_iter().map(|i| front[i].clone()).collect();
+        let mut out = Vec::new();
+        while out.len() < n && !scored.is_empty() {
+            // Normalise by the span of the front and the candidates.
+            let dims = scored[0].mean.len();
+            let mut lo = vec![f64::INFINITY; dims];
+            let mut hi = vec![f64::NEG_INFINITY; dims];
+            for p in front.iter().chain(scored.iter().map(|s| &s.mean)).chain(scored.iter().map(|s| &s.optimistic)) {
+                for d in 0..dims {
+                    lo[d] = lo[d].min(p[d]);
+                    hi[d] = hi[d].max(p[d]);
+                }
+            }
+            let norm = |p: &[f64]| -> Vec<f64> {
+                p.iter().enumerate().map(|(d, v)| (v - lo[d]) / (hi[d] - lo[d]).max(1e-12)).collect()
+            };
+            let reference = vec![1.1; dims];
+            let nf: Vec<Vec<f64>> = front.iter().map(|p| norm(p)).collect();
+            let base = hypervolume(&nf, &reference).unwrap_or(0.0);
+            let mut best: Option<(bool, f64, usize)> = None;
+            for (i, s) in scored.iter().enumerate() {
+                let feasible = s.violation == 0.0;
+                let o = norm(&s.optimistic);
+                let mut with = nf.clone();
+                with.push(o.clone());
+                let hvi = hypervolume(&with, &reference).unwrap_or(0.0) - base;
+                // Without improvement: minus the additive epsilon distance to the front.
+                let score = if hvi > 1e-15 {
+                    hvi
+                } else {
+                    -nf.iter()
+                        .map(|f| f.iter().zip(&o).map(|(a, b)| b - a).fold(f64::NEG_INFINITY, f64::max))
+                        .fold(f64::INFINITY, f64::min)
+                        .max(0.0)
+                        - 1.0
+                };
+                let key = (feasible, score, i);
+                if best.is_none_or(|(bf, bs, _)| (feasible && !bf) || (feasible == bf && score > bs)) {
+                    best = Some(key);
+                }
+            }
+            let Some((_, _, i)) = best else { break };
+            let s = scored.swap_remove(i);
+            if s.violation == 0.0 {
+                front.push(s.mean.clone());
+            }
+            out.push(s.arch);
+        }
+        out
+    }
+
+    /// Up to `n` random unseen architectures.
+    pub fn random(&self, space: &S, n: usize, rng: &mut dyn RngCore) -> Vec<S::Arch> {
+        let mut out = Vec::new();
+        let mut ids = BTreeSet::new();
+        for _ in 0..n * 100 {
+            if out.len() >= n {
+                break;
+            }
+            let a = space.sample(rng);
+            if !self.seen.contains(&a.id()) && ids.insert(a.id()) {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    /// Marks proposals as seen.
+    pub fn propose(&mut self, archs: &[S::Arch]) {
+        for a in archs {
+            self.seen.insert(a.id());
+        }
+    }
+}
+
+/// A standard normal draw (Box-Muller).
+fn standard_normal(rng: &mut dyn RngCore) -> f64 {
+    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
