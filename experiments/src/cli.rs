@@ -312,7 +312,11 @@ pub enum PredictorCommand {
         #[arg(long, default_value_t = 10)]
         seeds: u64,
         /// Comma-separated models.
-        #[arg(long, value_delimiter = ',', default_value = "ridge,random_forest,gradient_boosting,gaussian_process,mlp,mlp_ensemble")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "ridge,random_forest,gradient_boosting,gaussian_process,mlp,mlp_ensemble"
+        )]
         models: Vec<String>,
         /// Encoding: one_hot, adjacency_ops or path.
         #[arg(long, default_value = "adjacency_ops")]
@@ -359,7 +363,8 @@ fn predictor(command: PredictorCommand) -> Result<()> {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let encoding = encoding.parse()?;
-            let opts = EvalOptions { space, target, train_sizes, seeds, models, encoding, free, out: out.clone(), png: true };
+            let opts =
+                EvalOptions { space, target, train_sizes, seeds, models, encoding, free, out: out.clone(), png: true };
             print!("{}", eval(&opts)?);
             println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
         }

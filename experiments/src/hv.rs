@@ -75,14 +75,14 @@ pub fn hv_curve(problem: &Problem, trials: &[Trial], scale: &HvScale) -> Vec<f64
     let mut out = Vec::with_capacity(trials.len());
     let mut current = 0.0;
     for t in trials {
-        if t.is_ok() && problem.violation(&t.metrics) == 0.0 {
-            if let Some(v) = problem.min_vector(&t.metrics) {
-                if !front.iter().any(|f| nas_core::pareto::dominates(f, &v) || f == &v) {
-                    front.retain(|f| !nas_core::pareto::dominates(&v, f));
-                    front.push(v);
-                    current = scale.value(&front);
-                }
-            }
+        if t.is_ok()
+            && problem.violation(&t.metrics) == 0.0
+            && let Some(v) = problem.min_vector(&t.metrics)
+            && !front.iter().any(|f| nas_core::pareto::dominates(f, &v) || f == &v)
+        {
+            front.retain(|f| !nas_core::pareto::dominates(&v, f));
+            front.push(v);
+            current = scale.value(&front);
         }
         out.push(current);
     }

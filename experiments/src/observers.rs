@@ -28,12 +28,11 @@ impl<'a> TrialLogWriter<'a> {
 
 impl SearchObserver for TrialLogWriter<'_> {
     fn on_event(&self, event: &SearchEvent<'_>) {
-        if let SearchEvent::TrialFinished { trial, replayed: false, .. } = event {
-            if let Err(e) = self.dir.append(trial) {
-                if let Ok(mut slot) = self.error.lock() {
-                    slot.get_or_insert(e);
-                }
-            }
+        if let SearchEvent::TrialFinished { trial, replayed: false, .. } = event
+            && let Err(e) = self.dir.append(trial)
+            && let Ok(mut slot) = self.error.lock()
+        {
+            slot.get_or_insert(e);
         }
     }
 }
@@ -80,10 +79,8 @@ impl Progress {
 impl SearchObserver for Progress {
     fn on_event(&self, event: &SearchEvent<'_>) {
         match event {
-            SearchEvent::Started { budget, resumed } => {
-                if !self.quiet && self.bar.is_none() {
-                    println!("search: budget {budget} distinct architectures, {resumed} recorded trials to replay");
-                }
+            SearchEvent::Started { budget, resumed } if !self.quiet && self.bar.is_none() => {
+                println!("search: budget {budget} distinct architectures, {resumed} recorded trials to replay");
             }
             SearchEvent::EvalProgress { arch_id, message, .. } => {
                 if let Some(b) = &self.bar {

@@ -17,9 +17,8 @@ pub trait RunnableSpace:
     SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + nas_core::MultiEncode + 'static
 {
 }
-impl<
-    T: SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + nas_core::MultiEncode + 'static,
-> RunnableSpace for T
+impl<T: SearchSpace + Mutate + Crossover + Neighbors + ToNetworkSpec + TrainableSpace + nas_core::MultiEncode + 'static>
+    RunnableSpace for T
 {
 }
 

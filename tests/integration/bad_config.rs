@@ -37,7 +37,13 @@ fn assert_mentions(msg: &str, parts: &[&str]) {
 fn good_and_default_configs_parse() {
     ExperimentConfig::from_toml(GOOD, "exp.toml").expect("good config");
     ExperimentConfig::from_toml(DEFAULT_CONFIG, "default").expect("default config");
-    for f in ["default.toml", "quickstart.toml", "nb201-cifar10-fpga.toml", "nb201-latency-constrained.toml", "darts-digits.toml"] {
+    for f in [
+        "default.toml",
+        "quickstart.toml",
+        "nb201-cifar10-fpga.toml",
+        "nb201-latency-constrained.toml",
+        "darts-digits.toml",
+    ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
         ExperimentConfig::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
