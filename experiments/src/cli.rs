@@ -35,7 +35,7 @@ pub enum Command {
         /// Override the strategy (default settings of that strategy).
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(STRATEGIES))]
         strategy: Option<String>,
-        /// Run directory (default: runs/<name>-s<seed>-<time>).
+        /// Run directory (default: `runs/<name>-s<seed>-<time>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress output.
@@ -128,7 +128,7 @@ pub enum LutCommand {
         /// Batch size of the timed inputs.
         #[arg(long, default_value_t = 1)]
         batch: usize,
-        /// Output file (default luts/<space>-<settings>-b<batch>-t<threads>.json).
+        /// Output file (default luts/SPACE-SETTINGS-bBATCH-tTHREADS.json).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Networks measured end to end to calibrate the per-network overhead (0 = none).
@@ -157,7 +157,7 @@ pub enum LutCommand {
         /// Seed of the random architectures.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Output folder (default <table>-validation/ beside the table).
+        /// Output folder (default TABLE-validation/ beside the table).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not write validation.png (the SVG is always written).

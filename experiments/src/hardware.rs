@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use latency_lut::lut::{CoverageOptions, build_table};
 use latency_lut::validate::{kendall_tau_b, validate_table};
 use latency_lut::{
-    BuildOptions, DeviceFingerprint, LatencyTable, Protocol, SpaceId, ValidationReport, measure_network,
+    BuildOptions, DeviceFingerprint, LatencyTable, Protocol, SpaceId, ValidationReport, measure_networks,
 };
 use nas_core::pareto::dominates;
 use nas_core::{Metric, Problem, SearchSpace, Trial};
@@ -216,11 +216,11 @@ pub fn load_lut_for<S: RunnableSpace>(path: &Path, space: &S, batch: Option<usiz
             anyhow::Error::new(e)
         } else {
             anyhow::anyhow!(
-                "{}: no such latency table; build it with `hwnas lut build --config <this config>` (or \
-                 `--space {}`) --out {}",
+                "{}: no such latency table; build it with `hwnas lut build --config <this config> --out {}` \
+                 (this config's space is {})",
                 path.display(),
-                space.name(),
-                path.display()
+                path.display(),
+                space.name()
             )
         }
     })?;
@@ -376,9 +376,10 @@ fn validate_in<S: RunnableSpace>(space: &S, table: &LatencyTable, args: &LutVali
     if !args.quiet {
         eprintln!("measuring {} random {} architectures end to end", archs.len(), space.name());
     }
-    let mut bar = Bar::new(archs.len(), args.quiet);
-    let report = validate_table(space, table, &archs, &table.protocol, &mut |done, total, arch| {
-        bar.update(done, total, arch);
+    let mut bar = Bar::new(archs.len() * table.protocol.rounds, args.quiet);
+    let rounds = table.protocol.rounds;
+    let report = validate_table(space, table, &archs, &table.protocol, &mut |done, total| {
+        bar.update(done, total, &format!("round {}/{rounds}", (done * rounds).div_ceil(total.max(1))));
     })?;
     bar.finish();
     let out = args.out.clone().unwrap_or_else(|| {
@@ -440,8 +441,9 @@ fn print_validation(r: &ValidationReport) {
     println!("  Kendall tau {:.4}", r.kendall_tau);
     if !r.residual_pairs.is_empty() {
         println!(
-            "  residual (measured - predicted) by consecutive layer pair (explains {:.0}%):",
-            100.0 * r.residual_r2
+            "  residual (measured - predicted) by consecutive layer pair (in-sample R^2 {:.2}; pairs that always \
+             occur together share their effect):",
+            r.residual_r2
         );
         for p in r.residual_pairs.iter().take(5) {
             println!(
@@ -578,16 +580,14 @@ pub fn verify_front<S: RunnableSpace>(
     if !quiet {
         eprintln!("re-measuring the {} front members end to end ({})", front.len(), latency.source);
     }
-    let mut bar = Bar::new(front.len(), quiet);
-    let mut measured = Vec::with_capacity(front.len());
-    for (k, &i) in front.iter().enumerate() {
-        let t = &trials[i];
-        let arch = space.parse(&t.arch).with_context(|| format!("trial {}", t.index))?;
-        let m = measure_network(space, &arch, &latency.protocol)?;
-        measured.push(m.median_ms);
-        bar.update(k + 1, front.len(), &t.arch);
-    }
+    let archs = front
+        .iter()
+        .map(|&i| space.parse(&trials[i].arch).with_context(|| format!("trial {}", trials[i].index)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut bar = Bar::new(front.len() * latency.protocol.rounds, quiet);
+    let timings = measure_networks(space, &archs, &latency.protocol, &mut |done, total| bar.update(done, total, ""))?;
     bar.finish();
+    let measured: Vec<f64> = timings.iter().map(|t| t.median_ms).collect();
     let predicted: Vec<f64> =
         front.iter().map(|&i| trials[i].metrics.get(&Metric::LatencyMs).copied().unwrap_or(f64::NAN)).collect();
     let rank = |v: &[f64]| -> Vec<usize> {

@@ -138,3 +138,91 @@ fn verify_refuses_runs_whose_latency_is_another_device() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`fpga` column"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn energy_and_systolic_models_run_as_evaluators_and_verify_ranks_their_front() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("models.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+name = "models"
+budget = 12
+batch_size = 4
+[space]
+kind = "nb201"
+channels = 4
+cells_per_stage = 1
+[strategy]
+kind = "random"
+[[objectives]]
+metric = "accuracy"
+[[objectives]]
+metric = "energy_mj"
+[[objectives]]
+metric = "latency_ms"
+[[evaluators]]
+kind = "table"
+accuracy = "cifar10_test_acc"
+[[evaluators]]
+kind = "energy"
+technology = "eyeriss65"
+buffer_kib = 108
+[[evaluators]]
+kind = "systolic"
+rows = 8
+cols = 8
+dataflow = "rs"
+metrics = ["latency_ms"]
+[output]
+png = false
+verify = true
+"#,
+    )
+    .expect("write");
+    let run = tmp.path().join("run");
+    let text = ok(&hwnas(&["run", cfg.to_str().expect("utf8"), "--out", run.to_str().expect("utf8")]));
+    assert!(text.contains("front re-measured (systolic(8x8 rs"), "{text}");
+    assert!(text.contains("model another device"), "{text}");
+    let line = std::fs::read_to_string(run.join("trials.jsonl")).expect("trials");
+    let first: serde_json::Value = serde_json::from_str(line.lines().next().expect("a trial")).expect("json");
+    assert!(first["metrics"]["energy_mj"].as_f64().is_some_and(|e| e > 0.0));
+    assert!(first["metrics"]["latency_ms"].as_f64().is_some_and(|l| l > 0.0));
+    assert!(run.join("verify.json").exists());
+}
+
+#[test]
+fn hardware_evaluator_settings_are_checked_with_the_field_named() {
+    use experiments::config::ExperimentConfig;
+    let base = "name = \"x\"\nbudget = 5\n[space]\nkind = \"nb201\"\n[strategy]\nkind = \"random\"\n\
+                [[objectives]]\nmetric = \"latency_ms\"\n";
+    let check = |evaluator: &str, extra: &str, expect: &[&str]| {
+        let text = format!("{base}[[evaluators]]\n{evaluator}\n{extra}");
+        let e = ExperimentConfig::from_toml(&text, "t.toml").expect_err("refused").to_string();
+        for part in expect {
+            assert!(e.contains(part), "`{e}` lacks `{part}`");
+        }
+    };
+    check("kind = \"systolic\"\ndataflow = \"xs\"", "", &["evaluators[0]", "xs"]);
+    check("kind = \"systolic\"\nrows = 0", "", &["evaluators[0]", "rows"]);
+    check("kind = \"systolic\"\nmetrics = [\"accuracy\"]", "", &["metrics", "latency_ms, energy_mj"]);
+    check("kind = \"energy\"\ntechnology = \"tsmc5\"", "", &["technology", "horowitz45, eyeriss65"]);
+    check("kind = \"lut\"\npath = \"t.json\"\nbatch = 0", "", &["evaluators[0].batch"]);
+    check("kind = \"measured\"\nthreads = 0", "", &["protocol.threads"]);
+    check("kind = \"device\"\nname = \"fpga\"", "[output]\nverify = true\n", &["output.verify"]);
+    // Energy alone does not provide latency_ms.
+    check("kind = \"energy\"", "", &["no evaluator provides `latency_ms`"]);
+    let darts = base.replace("kind = \"nb201\"", "kind = \"darts\"");
+    let e =
+        ExperimentConfig::from_toml(&format!("{darts}[[evaluators]]\nkind = \"device\"\nname = \"fpga\"\n"), "t.toml")
+            .expect_err("device tables are NB201 only")
+            .to_string();
+    assert!(e.contains("NAS-Bench-201"), "{e}");
+    let ok_cfg = format!(
+        "{base}[[evaluators]]\nkind = \"systolic\"\nrows = 32\ncols = 32\ndataflow = \"os\"\n\
+         technology = {{ name = \"mine\", int_ref_bits = 8, int_mult_pj = 0.2, int_add_pj = 0.03, fp32_mult_pj = 3.7, \
+         fp32_add_pj = 0.9, rf_pj_per_bit = 0.1, noc_pj_per_bit = 0.2, buffer_pj_per_bit = 0.3, dram_pj_per_bit = 30.0 }}\n"
+    );
+    let cfg = ExperimentConfig::from_toml(&ok_cfg, "t.toml").expect("a custom technology is accepted");
+    assert!(cfg.provided_metrics().contains(&nas_core::Metric::EnergyMj));
+}

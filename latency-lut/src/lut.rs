@@ -54,7 +54,7 @@
 use crate::error::{LutError, Result};
 use crate::fingerprint::DeviceFingerprint;
 use crate::measure::{LayerRunner, Protocol, RoundSamples, Timing, layer_key, round_to, time_round};
-use crate::measured::{WEIGHT_SEED, exclusive, measure_network};
+use crate::measured::{WEIGHT_SEED, exclusive, measure_networks};
 use nas_core::train::{TrainableSpace, init_seeded};
 use nas_core::{CostModel, LayerSpec, Metric, MetricMap, NamedLayer, NasError, NetworkSpec, ToNetworkSpec};
 use rand::SeedableRng;
@@ -700,24 +700,27 @@ pub fn build_table<S: ToNetworkSpec + TrainableSpace>(
     let device = DeviceFingerprint::current(p);
     let mut table = LatencyTable::new(id, p.batch, device, p.clone(), coverage, None, entries)?;
     if opts.calibration_networks > 0 {
-        let archs = calibration_archs(space, &table, opts.calibration_networks, opts.seed)?;
-        let mut points = Vec::with_capacity(archs.len());
-        for (k, (arch, layers_ms)) in archs.iter().enumerate() {
-            let t = measure_network(space, arch, p)?;
-            let notation = nas_core::Architecture::notation(arch);
+        let picked = calibration_archs(space, &table, opts.calibration_networks, opts.seed)?;
+        let archs: Vec<S::Arch> = picked.iter().map(|(a, _)| a.clone()).collect();
+        let k = archs.len();
+        let timings = measure_networks(space, &archs, p, &mut |done, all| {
             progress(&BuildProgress {
                 stage: "calibration".into(),
-                done: n * p.rounds + k + 1,
+                done: n * p.rounds + done * k / all.max(1),
                 total,
-                current: notation.clone(),
+                current: format!("end-to-end round {}/{}", (done * p.rounds).div_ceil(all.max(1)), p.rounds),
             });
-            points.push(CalibrationPoint {
-                arch: notation,
+        })?;
+        let points = picked
+            .iter()
+            .zip(timings)
+            .map(|((arch, layers_ms), t)| CalibrationPoint {
+                arch: nas_core::Architecture::notation(arch),
                 layers_ms: round_to(*layers_ms, 1e-6),
                 measured_ms: t.median_ms,
                 measured_iqr_ms: t.iqr_ms,
-            });
-        }
+            })
+            .collect();
         table.calibration = Calibration::fit(points);
     }
     Ok(table)

@@ -56,6 +56,57 @@ pub fn measure_network<S: TrainableSpace>(space: &S, arch: &S::Arch, p: &Protoco
     })
 }
 
+/// Times several networks end to end, interleaved: round `r` times every network
+/// once before round `r + 1` starts, and each network's samples of all rounds are
+/// pooled.
+///
+/// On a shared machine the speed drifts over seconds (another process compiles,
+/// links, or stops). Timing networks one after another puts each of them in
+/// whatever phase the machine was in at that moment, and their errors against a
+/// table become a bimodal mix of "fast" and "slow" phases; interleaving spreads
+/// every network over the whole measurement, as the table's own entries are
+/// (see [`Protocol::rounds`]). All models are built first (seeded, on a plain
+/// device) and kept in memory. `progress(done, total)` is called after each
+/// timed round of a network.
+pub fn measure_networks<S: TrainableSpace>(
+    space: &S,
+    archs: &[S::Arch],
+    p: &Protocol,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<Vec<Timing>> {
+    p.validate()?;
+    exclusive(|| {
+        p.install(|| {
+            let device = p.backend.device();
+            let [c, h, w] = space.input_chw();
+            let x = Tensor::<4>::random([p.batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
+            let models: Vec<S::Model> =
+                archs.iter().map(|a| init_seeded(WEIGHT_SEED, &device, || space.build_model(a, &device))).collect();
+            let mut rounds: Vec<Vec<crate::measure::RoundSamples>> = vec![Vec::with_capacity(p.rounds); archs.len()];
+            let total = archs.len() * p.rounds;
+            for r in 0..p.rounds {
+                for (i, model) in models.iter().enumerate() {
+                    rounds[i].push(time_round(p, || drop(model.forward(x.clone()))));
+                    progress(r * archs.len() + i + 1, total);
+                }
+            }
+            rounds
+                .into_iter()
+                .map(|rs| {
+                    let samples: Vec<f64> = rs.iter().flat_map(|r| r.samples.iter().copied()).collect();
+                    let cps = rs.last().map_or(1, |r| r.calls_per_sample);
+                    Timing::from_samples(
+                        &samples,
+                        cps,
+                        rs.iter().map(|r| r.warmup).sum(),
+                        rs.iter().map(|r| r.preempted).sum(),
+                    )
+                })
+                .collect()
+        })
+    })
+}
+
 /// Measured end-to-end latency as an evaluator (`latency_ms`): slow but exact.
 pub struct MeasuredLatency<S> {
     space: Arc<S>,

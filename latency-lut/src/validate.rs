@@ -21,7 +21,7 @@
 use crate::error::Result;
 use crate::lut::LatencyTable;
 use crate::measure::Protocol;
-use crate::measured::measure_network;
+use crate::measured::measure_networks;
 use nas_core::train::TrainableSpace;
 use nas_core::{Architecture, LayerSpec, NetworkSpec, OpKind, ToNetworkSpec};
 use serde::{Deserialize, Serialize};
@@ -173,7 +173,8 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 pub fn attribute_residuals(nets: &[NetworkSpec], residuals: &[f64]) -> (Vec<PairResidual>, f64) {
     let counts: Vec<BTreeMap<String, f64>> = nets.iter().map(pair_counts).collect();
     let n = counts.len().min(residuals.len());
-    if n < 3 {
+    // Fewer networks than this cannot separate the pairs from noise.
+    if n < 10 {
         return (Vec::new(), 0.0);
     }
     let mut names: Vec<String> = counts.iter().flat_map(|c| c.keys().cloned()).collect();
@@ -257,11 +258,12 @@ pub fn summarize(points: Vec<ValidationPoint>, nets: &[NetworkSpec]) -> Validati
     }
 }
 
-/// Progress of a validation: `(done, total, architecture just measured)`.
-pub type ValidationProgress<'a> = dyn FnMut(usize, usize, &str) + 'a;
+/// Progress of a validation: `(timed rounds done, total)`.
+pub type ValidationProgress<'a> = dyn FnMut(usize, usize) + Send + 'a;
 
-/// Measures each of `archs` end to end with `protocol` and compares the table's
-/// predictions with the measurements. The table must cover every layer.
+/// Measures each of `archs` end to end with `protocol` (interleaved, see
+/// [`measure_networks`]) and compares the table's predictions with the
+/// measurements. The table must cover every layer.
 pub fn validate_table<S: ToNetworkSpec + TrainableSpace>(
     space: &S,
     table: &LatencyTable,
@@ -269,22 +271,18 @@ pub fn validate_table<S: ToNetworkSpec + TrainableSpace>(
     protocol: &Protocol,
     progress: &mut ValidationProgress<'_>,
 ) -> Result<ValidationReport> {
+    let nets: Vec<NetworkSpec> = archs.iter().map(|a| space.network_spec(a)).collect();
+    let sums = nets.iter().map(|n| table.layers_ms(n)).collect::<Result<Vec<f64>>>()?;
+    let timings = measure_networks(space, archs, protocol, progress)?;
     let mut points = Vec::with_capacity(archs.len());
-    let mut nets = Vec::with_capacity(archs.len());
-    for (k, arch) in archs.iter().enumerate() {
-        let net = space.network_spec(arch);
-        let layers_ms = table.layers_ms(&net)?;
-        let t = measure_network(space, arch, protocol)?;
-        let notation = arch.notation();
-        progress(k + 1, archs.len(), &notation);
+    for ((arch, t), layers_ms) in archs.iter().zip(timings).zip(sums) {
         points.push(ValidationPoint {
-            arch: notation,
+            arch: arch.notation(),
             predicted_ms: table.predict(layers_ms),
             layers_ms,
             measured_ms: t.median_ms,
             measured_iqr_ms: t.iqr_ms,
         });
-        nets.push(net);
     }
     Ok(summarize(points, &nets))
 }
@@ -320,7 +318,7 @@ mod tests {
     #[test]
     fn residual_is_attributed_to_the_pair_that_carries_it() {
         // Each `avg_pool -> add` pair hides 0.02 ms that no layer shows alone.
-        let nets: Vec<NetworkSpec> = (0..6).map(chain).collect();
+        let nets: Vec<NetworkSpec> = (0..12).map(|k| chain(k % 6)).collect();
         let points: Vec<ValidationPoint> = nets
             .iter()
             .enumerate()
@@ -328,12 +326,12 @@ mod tests {
                 arch: format!("n{k}"),
                 predicted_ms: 1.0,
                 layers_ms: 1.0,
-                measured_ms: 1.0 + 0.02 * k as f64,
+                measured_ms: 1.0 + 0.02 * (k % 6) as f64,
                 measured_iqr_ms: 0.0,
             })
             .collect();
         let r = summarize(points, &nets);
-        assert_eq!(r.samples, 6);
+        assert_eq!(r.samples, 12);
         let top = &r.residual_pairs[0];
         assert!(top.pair == "avg_pool -> add" || top.pair == "add -> avg_pool", "{:?}", r.residual_pairs);
         assert!(r.residual_r2 > 0.95, "{}", r.residual_r2);

@@ -1,6 +1,6 @@
 //! Latency predictors across devices.
 //!
-//! - **From layer features** (one device): any [`ModelConfig`](crate::ModelConfig)
+//! - **From layer features** (one device): any [`ModelConfig`]
 //!   fitted on architecture features (an encoding, op counts, FLOPs) and measured
 //!   latencies; see [`fit_latency_predictor`].
 //! - **Few-shot transfer** to a new device ([`FewShotTransfer`]): given the full
