@@ -57,9 +57,8 @@ use burn::tensor::{Device, Distribution, Tensor};
 use nas_core::train::Backend;
 use nas_core::{Activation, LayerSpec, OpKind};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The burn version the measurements run on (pinned `=0.22.1` in the workspace;
@@ -363,20 +362,8 @@ pub fn time_fn(p: &Protocol, mut f: impl FnMut() + Send) -> Result<Timing> {
 }
 
 fn thread_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: Mutex<Option<HashMap<usize, Arc<rayon::ThreadPool>>>> = Mutex::new(None);
-    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
-    let map = pools.get_or_insert_with(HashMap::new);
-    if let Some(p) = map.get(&threads) {
-        return Ok(p.clone());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(move |i| format!("hwnas-measure-{threads}-{i}"))
-        .build()
-        .map_err(|e| LutError::Backend(format!("cannot start {threads} measurement threads: {e}")))?;
-    let pool = Arc::new(pool);
-    map.insert(threads, pool.clone());
-    Ok(pool)
+    nas_core::train::trainer::shared_pool(threads, "measure")
+        .map_err(|e| LutError::Backend(format!("cannot start {threads} measurement threads: {e}")))
 }
 
 /// Turns a panic payload into a message.

@@ -314,19 +314,31 @@ pub fn init_seeded<M: Module>(seed: u64, device: &Device, build: impl FnOnce() -
 }
 
 fn thread_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, TrainFailure> {
-    static POOLS: Mutex<Option<HashMap<usize, Arc<rayon::ThreadPool>>>> = Mutex::new(None);
+    shared_pool(threads, "train")
+        .map_err(|e| TrainFailure::Backend(format!("cannot start {threads} training threads: {e}")))
+}
+
+/// A process-wide rayon pool of `threads` threads for `purpose` (`train`,
+/// `measure`, ...), built once and reused: burn's kernels run on the pool they are
+/// called from, so private pools bound their thread count.
+pub fn shared_pool(
+    threads: usize,
+    purpose: &'static str,
+) -> Result<Arc<rayon::ThreadPool>, rayon::ThreadPoolBuildError> {
+    type Pools = HashMap<(usize, &'static str), Arc<rayon::ThreadPool>>;
+    static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
     let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
     let map = pools.get_or_insert_with(HashMap::new);
-    if let Some(p) = map.get(&threads) {
+    if let Some(p) = map.get(&(threads, purpose)) {
         return Ok(p.clone());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(move |i| format!("hwnas-train-{threads}-{i}"))
-        .build()
-        .map_err(|e| TrainFailure::Backend(format!("cannot start {threads} training threads: {e}")))?;
-    let pool = Arc::new(pool);
-    map.insert(threads, pool.clone());
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(move |i| format!("hwnas-{purpose}-{threads}-{i}"))
+            .build()?,
+    );
+    map.insert((threads, purpose), pool.clone());
     Ok(pool)
 }
 
