@@ -2,4 +2,5 @@
 
 mod bad_config;
 mod nb201_search;
+mod training;
 mod predictors;
