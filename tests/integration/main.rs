@@ -2,5 +2,5 @@
 
 mod bad_config;
 mod nb201_search;
-mod training;
 mod predictors;
+mod training;
