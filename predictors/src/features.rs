@@ -46,7 +46,7 @@ impl FreeFeature {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeatureConfig {
-    /// The architecture encoding (default `adjacency_ops`).
+    /// The architecture encoding (default `path_stats`).
     pub encoding: EncodingKind,
     /// Free features appended after it (default params and FLOPs).
     pub free: Vec<FreeFeature>,
@@ -54,7 +54,7 @@ pub struct FeatureConfig {
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        FeatureConfig { encoding: EncodingKind::AdjacencyOps, free: FreeFeature::ALL.to_vec() }
+        FeatureConfig { encoding: EncodingKind::PathStats, free: FreeFeature::ALL.to_vec() }
     }
 }
 

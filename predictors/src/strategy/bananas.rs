@@ -79,9 +79,7 @@ impl BananasConfig {
             self.random_fraction,
             "a fraction in [0, 1]",
         )?;
-        if let Acquisition::Ucb { kappa } = self.acquisition {
-            check(kappa.is_finite() && kappa >= 0.0, "acquisition.kappa", kappa, "a finite number >= 0")?;
-        }
+        self.acquisition.validate()?;
         self.model.validate()
     }
 

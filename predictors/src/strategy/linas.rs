@@ -12,7 +12,6 @@
 //!    architecture asked) and evaluate the most promising of them, picked by the
 //!    [`Acquisition`] (see [the module docs](super)); refit; repeat.
 
-use super::bananas::default_model;
 use super::{Acquisition, Guide, GuidedSpace};
 use crate::error::{PredictorError, Result, check};
 use crate::features::FeatureConfig;
@@ -39,9 +38,10 @@ pub struct LinasConfig {
     pub candidates_per_pick: usize,
     /// Acquisition (default UCB, kappa 1).
     pub acquisition: Acquisition,
-    /// Predictor (default random forest of 100 trees).
+    /// Predictor (default gradient-boosted trees, the XGBoost-style model of
+    /// DyNAS-T; with no uncertainty, UCB reduces to the predicted mean).
     pub model: ModelConfig,
-    /// Features the predictor sees.
+    /// Features the predictor sees (default `path_stats` + params + FLOPs).
     pub features: FeatureConfig,
 }
 
@@ -53,7 +53,7 @@ impl Default for LinasConfig {
             generations: 40,
             candidates_per_pick: 10,
             acquisition: Acquisition::default(),
-            model: default_model(),
+            model: ModelConfig::GradientBoosting(Default::default()),
             features: FeatureConfig::default(),
         }
     }
@@ -66,9 +66,7 @@ impl LinasConfig {
         check(self.population_size >= 4, "population_size", self.population_size, "an integer >= 4")?;
         check(self.generations >= 1, "generations", self.generations, "an integer >= 1")?;
         check(self.candidates_per_pick >= 1, "candidates_per_pick", self.candidates_per_pick, "an integer >= 1")?;
-        if let Acquisition::Ucb { kappa } = self.acquisition {
-            check(kappa.is_finite() && kappa >= 0.0, "acquisition.kappa", kappa, "a finite number >= 0")?;
-        }
+        self.acquisition.validate()?;
         self.model.validate()
     }
 

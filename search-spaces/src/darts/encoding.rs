@@ -14,6 +14,11 @@
 //!   node feeds the cell output, so every such path reaches it; paths through all
 //!   four nodes are truncated to their first three ops, as in BANANAS' truncated
 //!   path encoding.
+//! - [`EncodingKind::PathStats`] (2 x (112 + 19) floats): per cell the adjacency +
+//!   ops vector, then for each cell input (0, 1) over every path from it through
+//!   one or more nodes: the number of paths, the most, fewest and mean parametric
+//!   (separable or dilated conv) ops on one, the number of paths without one, the
+//!   longest path; then the cell's op histogram (7, op index order).
 
 use super::genotype::{CellKind, DartsCell, NUM_NODES};
 use super::ops::DartsOp;
@@ -84,6 +89,53 @@ fn paths(cell: &DartsCell, out: &mut Vec<f32>) {
     out.extend(v);
 }
 
+/// Path-statistics floats per cell input: paths, most / fewest / mean parametric
+/// ops on a path, paths without parametric ops, longest path.
+const STATS_PER_INPUT: usize = 6;
+
+/// Path-statistics part of [`EncodingKind::PathStats`] per cell: two inputs, then
+/// the op histogram.
+pub const PATH_STATS_CELL_LEN: usize = 2 * STATS_PER_INPUT + NUM_OPS;
+
+fn is_parametric(op: DartsOp) -> bool {
+    matches!(op, DartsOp::SepConv3x3 | DartsOp::SepConv5x5 | DartsOp::DilConv3x3 | DartsOp::DilConv5x5)
+}
+
+/// Statistics of every path from each cell input through one or more nodes (each
+/// node feeds the cell output, so each such walk is an input-to-output path).
+fn path_stats(cell: &DartsCell, out: &mut Vec<f32>) {
+    // (parametric ops, length) of every path from `state`.
+    fn walk(cell: &DartsCell, state: usize, params: usize, len: usize, acc: &mut Vec<(usize, usize)>) {
+        for k in 0..NUM_NODES {
+            for e in cell.node(k) {
+                if e.input == state {
+                    let p = params + usize::from(is_parametric(e.op));
+                    acc.push((p, len + 1));
+                    walk(cell, k + 2, p, len + 1, acc);
+                }
+            }
+        }
+    }
+    for input in 0..2 {
+        let mut acc = Vec::new();
+        walk(cell, input, 0, 0, &mut acc);
+        let n = acc.len() as f32;
+        let most = acc.iter().map(|a| a.0).max().unwrap_or(0) as f32;
+        let fewest = acc.iter().map(|a| a.0).min().unwrap_or(0) as f32;
+        let mean = if acc.is_empty() { 0.0 } else { acc.iter().map(|a| a.0 as f32).sum::<f32>() / n };
+        let pure = acc.iter().filter(|a| a.0 == 0).count() as f32;
+        let longest = acc.iter().map(|a| a.1).max().unwrap_or(0) as f32;
+        out.extend_from_slice(&[n, most, fewest, mean, pure, longest]);
+    }
+    let mut histogram = [0.0f32; NUM_OPS];
+    for k in 0..NUM_NODES {
+        for e in cell.node(k) {
+            histogram[e.op.index()] += 1.0;
+        }
+    }
+    out.extend_from_slice(&histogram);
+}
+
 impl MultiEncode for DartsSpace {
     fn encodings(&self) -> Vec<EncodingKind> {
         EncodingKind::ALL.to_vec()
@@ -97,6 +149,10 @@ impl MultiEncode for DartsSpace {
         for c in CellKind::ALL {
             match kind {
                 EncodingKind::AdjacencyOps => adjacency_ops(arch.cell(c), &mut out),
+                EncodingKind::PathStats => {
+                    adjacency_ops(arch.cell(c), &mut out);
+                    path_stats(arch.cell(c), &mut out);
+                }
                 _ => paths(arch.cell(c), &mut out),
             }
         }
@@ -132,6 +188,22 @@ mod tests {
                 CellKind::ALL.iter().flat_map(|&c| g.cell(c).edges().to_vec()).filter(|e| e.input < 2).count();
             assert_eq!(ones as usize, from_inputs);
         }
+    }
+
+    #[test]
+    fn darts_v2_normal_cell_path_stats_by_hand() {
+        let space = DartsSpace::default();
+        let g = DartsGenotype::darts_v2();
+        let v = space.encode_with(&g, EncodingKind::PathStats).expect("stats");
+        assert_eq!(v.len(), 2 * (ADJACENCY_OPS_CELL_LEN + PATH_STATS_CELL_LEN));
+        // Normal cell: n0 = sep3(0), sep3(1); n1 = sep3(0), sep3(1); n2 = sep3(1),
+        // skip(0); n3 = skip(0), dil3(n0). From input 0: 0-n0, 0-n0-n3, 0-n1, 0-n2,
+        // 0-n3 with 1, 2, 1, 0, 0 parametric ops; from input 1: 1-n0, 1-n0-n3, 1-n1,
+        // 1-n2 with 1, 2, 1, 1.
+        let s = &v[ADJACENCY_OPS_CELL_LEN..ADJACENCY_OPS_CELL_LEN + PATH_STATS_CELL_LEN];
+        let expected: [f32; PATH_STATS_CELL_LEN] =
+            [5., 2., 0., 0.8, 2., 2., 4., 2., 1., 1.25, 0., 2., 0., 0., 2., 5., 0., 1., 0.];
+        assert_eq!(s, &expected[..]);
     }
 
     #[test]

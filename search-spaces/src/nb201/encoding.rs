@@ -1,4 +1,5 @@
-//! The NAS-Bench-201 encodings of [`MultiEncode`]: one-hot, adjacency + ops, path.
+//! The NAS-Bench-201 encodings of [`MultiEncode`]: one-hot, adjacency + ops, path,
+//! path statistics.
 //!
 //! - [`EncodingKind::OneHot`] (30 floats): the [`Encode`] encoding, one-hot op per
 //!   edge, edge-major (`edge * 5 + op index`).
@@ -20,6 +21,11 @@
 //!   come first (4), then length 2 (16), then 3 (64), each in mixed-radix order of
 //!   the op indices 1..=4. Functionally equal cells that differ only in dead edges
 //!   share this encoding.
+//! - [`EncodingKind::PathStats`] (63 + 25 floats): the adjacency + ops encoding,
+//!   then per path (in the order above) a live bit and its counts of skip, 1x1
+//!   conv, 3x3 conv and pooling, then the number of live paths, the most
+//!   convolutions and the most 3x3 convolutions on one live path, the fewest
+//!   convolutions on one, and the number of live paths without a convolution.
 
 use super::genotype::{EDGES, NUM_EDGES, Nb201Arch};
 use super::ops::Nb201Op;
@@ -31,6 +37,9 @@ pub const ADJACENCY_OPS_LEN: usize = 28 + NUM_EDGES * 5 + 5;
 
 /// Length of the path encoding: 4 + 16 + 64.
 pub const PATH_LEN: usize = 4 + 16 + 64;
+
+/// Length of the path-statistics part of [`EncodingKind::PathStats`].
+pub const PATH_STATS_LEN: usize = 4 * 5 + 5;
 
 /// The four input-to-output paths as edge indices into [`EDGES`].
 pub const PATHS: [&[usize]; 4] = [&[3], &[0, 4], &[1, 5], &[0, 2, 5]];
@@ -105,6 +114,43 @@ fn path(arch: &Nb201Arch) -> Vec<f32> {
     v
 }
 
+/// Path statistics (25 floats): per path of [`PATHS`] a live bit and its counts of
+/// skip, 1x1 conv, 3x3 conv and pooling (zero when dead); then the number of live
+/// paths, the most convolutions on one, the most 3x3 convolutions on one, the
+/// fewest convolutions on one, and the number of live paths without convolution.
+fn path_stats(arch: &Nb201Arch) -> Vec<f32> {
+    let mut v = Vec::with_capacity(PATH_STATS_LEN);
+    let mut alive_n = 0.0f32;
+    let mut max_conv = 0.0f32;
+    let mut max_c3 = 0.0f32;
+    let mut min_conv = 9.0f32;
+    let mut zero_conv_paths = 0.0f32;
+    for p in PATHS {
+        let alive = p.iter().all(|&e| arch.op(e) != Nb201Op::None);
+        let mut c = [0.0f32; 5];
+        if alive {
+            for &e in p {
+                c[arch.op(e).index()] += 1.0;
+            }
+            alive_n += 1.0;
+            let conv = c[Nb201Op::NorConv3x3.index()] + c[Nb201Op::NorConv1x1.index()];
+            max_conv = max_conv.max(conv);
+            max_c3 = max_c3.max(c[Nb201Op::NorConv3x3.index()]);
+            min_conv = min_conv.min(conv);
+            if conv == 0.0 {
+                zero_conv_paths += 1.0;
+            }
+        }
+        v.push(if alive { 1.0 } else { 0.0 });
+        v.extend_from_slice(&c[1..]);
+    }
+    if alive_n == 0.0 {
+        min_conv = 0.0;
+    }
+    v.extend_from_slice(&[alive_n, max_conv, max_c3, min_conv, zero_conv_paths]);
+    v
+}
+
 impl MultiEncode for Nb201Space {
     fn encodings(&self) -> Vec<EncodingKind> {
         EncodingKind::ALL.to_vec()
@@ -115,6 +161,11 @@ impl MultiEncode for Nb201Space {
             EncodingKind::OneHot => self.encode(arch),
             EncodingKind::AdjacencyOps => adjacency_ops(arch),
             EncodingKind::Path => path(arch),
+            EncodingKind::PathStats => {
+                let mut v = adjacency_ops(arch);
+                v.extend(path_stats(arch));
+                v
+            }
         })
     }
 }
@@ -134,7 +185,33 @@ mod tests {
             assert_eq!(space.encode_with(&a, EncodingKind::OneHot).expect("one-hot").len(), 30);
             assert_eq!(space.encode_with(&a, EncodingKind::AdjacencyOps).expect("adj").len(), ADJACENCY_OPS_LEN);
             assert_eq!(space.encode_with(&a, EncodingKind::Path).expect("path").len(), PATH_LEN);
+            assert_eq!(
+                space.encode_with(&a, EncodingKind::PathStats).expect("stats").len(),
+                ADJACENCY_OPS_LEN + PATH_STATS_LEN
+            );
         }
+    }
+
+    #[test]
+    fn path_stats_by_hand() {
+        let space = Nb201Space::default();
+        let a = Nb201Arch::parse(BEST).expect("valid");
+        let v = space.encode_with(&a, EncodingKind::PathStats).expect("stats");
+        assert_eq!(v[..ADJACENCY_OPS_LEN], space.encode_with(&a, EncodingKind::AdjacencyOps).expect("adj")[..]);
+        // Per path [live, skip, c1, c3, pool]: 0->3 = [skip]; 0->1->3 = [c3, c3];
+        // 0->2->3 = [c3, skip]; 0->1->2->3 = [c3, avg, skip].
+        let expected: [f32; PATH_STATS_LEN] = [
+            1., 1., 0., 0., 0., //
+            1., 0., 0., 2., 0., //
+            1., 1., 0., 1., 0., //
+            1., 1., 0., 1., 1., //
+            4., 2., 2., 0., 1.,
+        ];
+        assert_eq!(v[ADJACENCY_OPS_LEN..], expected[..]);
+        // A cell without a live path: all path statistics zero.
+        let dead = Nb201Arch::uniform(Nb201Op::None).with_op(0, Nb201Op::NorConv3x3);
+        let d = space.encode_with(&dead, EncodingKind::PathStats).expect("stats");
+        assert!(d[ADJACENCY_OPS_LEN..].iter().all(|&x| x == 0.0));
     }
 
     #[test]
