@@ -1,6 +1,8 @@
 //! Benchmarks of whole searches on the NAS-Bench-201 table: NSGA-II, evolution and
 //! random search, 200 and 400 distinct evaluations (table lookups, so this
-//! measures the engine: strategy, driver, de-duplication, records).
+//! measures the engine: strategy, driver, de-duplication, records); and the
+//! predictor-guided LINAS and BANANAS at 100 accuracy queries (batch 5), where
+//! the time is the predictor refits and candidate scoring.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
@@ -41,6 +43,24 @@ fn searches(c: &mut Criterion) {
                 })
             });
         }
+    }
+    g.finish();
+    g = c.benchmark_group("nb201_table_guided_search");
+    g.sample_size(10);
+    for strategy in ["linas", "bananas"] {
+        let cfg = config(strategy);
+        let evals = build_evaluators(&cfg, &space, None).expect("evaluators");
+        let problem = cfg.problem();
+        g.bench_function(format!("{strategy}/100"), |b| {
+            b.iter(|| {
+                let mut s = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &problem);
+                let sc = SearchConfig { budget: 100, batch_size: 5, seed: 1, max_idle_asks: 50 };
+                let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc)
+                    .run(s.as_mut())
+                    .expect("search");
+                black_box(out.trials.len())
+            })
+        });
     }
     g.finish();
     g = c.benchmark_group("nb201_table");

@@ -318,7 +318,7 @@ pub enum PredictorCommand {
             default_value = "ridge,random_forest,gradient_boosting,gaussian_process,mlp,mlp_ensemble"
         )]
         models: Vec<String>,
-        /// Encoding: one_hot, adjacency_ops or path.
+        /// Encoding: one_hot, adjacency_ops, path or path_stats.
         #[arg(long, default_value = "adjacency_ops")]
         encoding: String,
         /// Comma-separated free features (params, flops); empty for none.
@@ -344,33 +344,104 @@ pub enum PredictorCommand {
         /// Seeds (random shot sets).
         #[arg(long, default_value_t = 10)]
         seeds: u64,
+        /// Regression scale: `linear` (ms) or `log`.
+        #[arg(long, default_value = "linear")]
+        scale: String,
+        /// Architecture features next to the source latencies: `hist` (op
+        /// histogram), `onehot` (op per edge) or `none`.
+        #[arg(long, default_value = "hist")]
+        arch_features: String,
         /// Output folder (transfer.json).
         #[arg(long, default_value = "runs/predictor-transfer")]
         out: PathBuf,
     },
+    /// Fits an accuracy predictor on (a split of) the benchmark table and saves it
+    /// as versioned JSON (format in the predictors crate's `store` docs); prints
+    /// its Kendall tau on the other architectures.
+    Fit {
+        /// Search space (its benchmark table is used).
+        #[arg(long, default_value = "nb201")]
+        space: String,
+        /// Accuracy target: cifar10, cifar100, imagenet16_120 or a table column.
+        #[arg(long, default_value = "cifar10")]
+        target: String,
+        /// Model: ridge, random_forest, gradient_boosting, gaussian_process, mlp
+        /// or mlp_ensemble.
+        #[arg(long, default_value = "gradient_boosting")]
+        model: String,
+        /// Encoding: one_hot, adjacency_ops, path or path_stats.
+        #[arg(long, default_value = "path_stats")]
+        encoding: String,
+        /// Comma-separated free features (params, flops); empty for none.
+        #[arg(long, value_delimiter = ',', default_value = "params,flops")]
+        free: Vec<String>,
+        /// Training architectures drawn from the table (0 = all).
+        #[arg(long, default_value_t = 100)]
+        train_size: usize,
+        /// Seed of the split and the fit.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file.
+        #[arg(long, default_value = "runs/predictor.json")]
+        out: PathBuf,
+    },
+    /// Loads a saved predictor and predicts architectures (NAS-Bench-201
+    /// notation); `--table` also scores it against the table.
+    Predict {
+        /// The file written by `hwnas predictor fit`.
+        model: PathBuf,
+        /// Architectures to predict.
+        archs: Vec<String>,
+        /// Also report Kendall tau against the table over every architecture.
+        #[arg(long)]
+        table: bool,
+    },
+}
+
+fn parse_free(free: &[String]) -> Result<Vec<predictors::FreeFeature>> {
+    free.iter()
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            predictors::FreeFeature::from_name(f)
+                .with_context(|| format!("--free: unknown feature `{f}`; allowed: params, flops"))
+        })
+        .collect()
 }
 
 fn predictor(command: PredictorCommand) -> Result<()> {
-    use crate::predictor_cmd::{EvalOptions, eval, transfer};
+    use crate::predictor_cmd::{EvalOptions, TransferFeatures, TransferOptions, eval, transfer_with};
     match command {
         PredictorCommand::Eval { space, target, train_sizes, seeds, models, encoding, free, out } => {
-            let free = free
-                .iter()
-                .filter(|f| !f.trim().is_empty())
-                .map(|f| {
-                    predictors::FreeFeature::from_name(f)
-                        .with_context(|| format!("--free: unknown feature `{f}`; allowed: params, flops"))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let free = parse_free(&free)?;
             let encoding = encoding.parse()?;
             let opts =
                 EvalOptions { space, target, train_sizes, seeds, models, encoding, free, out: out.clone(), png: true };
             print!("{}", eval(&opts)?);
             println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
         }
-        PredictorCommand::Transfer { from, to, shots, seeds, out } => {
-            print!("{}", transfer(&from, &to, shots, seeds, &out)?);
+        PredictorCommand::Transfer { from, to, shots, seeds, scale, arch_features, out } => {
+            let scale =
+                predictors::transfer::TransferScale::from_name(&scale).with_context(|| format!("--scale {scale}"))?;
+            let features = TransferFeatures::from_name(&arch_features)?;
+            let opts = TransferOptions { from, to, shots, seeds, scale, features, out: out.clone() };
+            print!("{}", transfer_with(&opts)?);
             println!("wrote {}/transfer.json", out.display());
+        }
+        PredictorCommand::Fit { space, target, model, encoding, free, train_size, seed, out } => {
+            let opts = crate::predictor_store_cmd::FitOptions {
+                space,
+                target,
+                model,
+                encoding: encoding.parse()?,
+                free: parse_free(&free)?,
+                train_size,
+                seed,
+                out,
+            };
+            println!("{}", crate::predictor_store_cmd::fit(&opts)?);
+        }
+        PredictorCommand::Predict { model, archs, table } => {
+            print!("{}", crate::predictor_store_cmd::predict(&model, &archs, table)?);
         }
     }
     Ok(())

@@ -24,6 +24,7 @@ pub mod hv;
 pub mod observers;
 pub mod plot;
 pub mod predictor_cmd;
+pub mod predictor_store_cmd;
 pub mod report;
 pub mod rundir;
 pub mod runner;

@@ -16,11 +16,11 @@ use anyhow::{Context, Result, bail};
 use nas_core::{Encode, EncodingKind, MetricTable, SearchSpace};
 use predictors::eval::{CurvePoint, MeanStd, learning_curves, train_split};
 use predictors::model::{Fit, ModelConfig, Predict, RidgeConfig};
-use predictors::transfer::{FewShotTransfer, transfer_row};
+use predictors::transfer::{FewShotTransfer, TransferScale};
 use predictors::{FeatureConfig, FreeFeature, kendall_tau};
 use search_spaces::nb201::Nb201Space;
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Options of `hwnas predictor eval`.
 #[derive(Clone, Debug)]
@@ -45,7 +45,8 @@ pub struct EvalOptions {
     pub png: bool,
 }
 
-fn nb201(space: &str) -> Result<(Nb201Space, MetricTable)> {
+/// The built-in NAS-Bench-201 space and its table (`space` must be `nb201`).
+pub(crate) fn nb201(space: &str) -> Result<(Nb201Space, MetricTable)> {
     if space != "nb201" {
         bail!("--space {space}: only nb201 has a benchmark table to evaluate predictors on");
     }
@@ -55,7 +56,8 @@ fn nb201(space: &str) -> Result<(Nb201Space, MetricTable)> {
     Ok((sp, table))
 }
 
-fn target_column(table: &MetricTable, target: &str) -> Result<usize> {
+/// The table column of an accuracy target (`cifar10` or a column name).
+pub(crate) fn target_column(table: &MetricTable, target: &str) -> Result<usize> {
     let name = if table.column(target).is_ok() { target.to_string() } else { format!("{target}_test_acc") };
     table
         .column(&name)
@@ -167,6 +169,60 @@ pub fn format_eval(curves: &[CurvePoint], title: &str) -> String {
     s
 }
 
+/// Architecture features of the transfer model (`--arch-features`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferFeatures {
+    /// Op histogram: how many edges carry each op (5 numbers).
+    Hist,
+    /// Which op on which edge (30 numbers).
+    OneHot,
+    /// None: the source latencies only.
+    None,
+}
+
+impl TransferFeatures {
+    /// Names as on the command line.
+    pub const NAMES: [&'static str; 3] = ["hist", "onehot", "none"];
+
+    /// Parses a name of [`TransferFeatures::NAMES`].
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "hist" => TransferFeatures::Hist,
+            "onehot" => TransferFeatures::OneHot,
+            "none" => TransferFeatures::None,
+            _ => bail!("--arch-features {name}: allowed values are {}", Self::NAMES.join(", ")),
+        })
+    }
+
+    fn of(self, one_hot: &[f32]) -> Vec<f64> {
+        match self {
+            TransferFeatures::Hist => (0..5).map(|k| one_hot.chunks(5).map(|c| f64::from(c[k])).sum()).collect(),
+            TransferFeatures::OneHot => one_hot.iter().map(|&v| f64::from(v)).collect(),
+            TransferFeatures::None => Vec::new(),
+        }
+    }
+}
+
+/// Options of `hwnas predictor transfer`.
+#[derive(Clone, Debug)]
+pub struct TransferOptions {
+    /// Source devices (empty = every device but the target).
+    pub from: Vec<String>,
+    /// Target devices (`all` = every device in turn).
+    pub to: Vec<String>,
+    /// Measured architectures on the target.
+    pub shots: usize,
+    /// Seeds (random shot sets `0..seeds`).
+    pub seeds: u64,
+    /// Regression scale.
+    pub scale: TransferScale,
+    /// Architecture features.
+    pub features: TransferFeatures,
+    /// Output folder (transfer.json).
+    pub out: PathBuf,
+}
+
 /// One target device's transfer result.
 #[derive(Clone, Debug, Serialize)]
 pub struct TransferResult {
@@ -178,11 +234,33 @@ pub struct TransferResult {
     pub kendall_tau: MeanStd,
     /// Kendall tau of a plain ridge regression on the source latencies.
     pub baseline_ridge_tau: MeanStd,
+    /// Feature-block weight chosen per seed.
+    pub feature_weights: Vec<f64>,
+    /// Ridge penalty chosen per seed.
+    pub alphas: Vec<f64>,
 }
 
-/// Runs `predictor transfer`: `from` = source devices (empty = all others),
-/// `to` = target devices (`all` = every device in turn).
+/// Runs `predictor transfer` with the default scale and features: `from` = source
+/// devices (empty = all others), `to` = target devices (`all` = every device in
+/// turn).
 pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &Path) -> Result<String> {
+    transfer_with(&TransferOptions {
+        from: from.to_vec(),
+        to: to.to_vec(),
+        shots,
+        seeds,
+        scale: TransferScale::default(),
+        features: TransferFeatures::Hist,
+        out: out.to_path_buf(),
+    })
+}
+
+/// Runs `predictor transfer`: each target device predicted by
+/// [`FewShotTransfer`] from the source devices' full tables and `shots` measured
+/// architectures (chosen by [`train_split`] per seed).
+pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
+    let TransferOptions { from, to, shots, seeds, scale, features, out } = opts;
+    let (shots, seeds) = (*shots, *seeds);
     let (space, table) = nb201("nb201")?;
     let devices = table.devices();
     let targets: Vec<String> = if to.iter().any(|t| t == "all") { devices.clone() } else { to.to_vec() };
@@ -191,18 +269,13 @@ pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &
             bail!("unknown device `{d}`; devices: {}", devices.join(", "));
         }
     }
-    // Op histogram per architecture (every NB201 edge has the same shape).
-    let hist: Vec<Vec<f64>> = table
-        .rows()
-        .map(|(n, _)| {
-            let enc = space.encode(&space.parse(n)?);
-            Ok((0..5).map(|k| enc.chunks(5).map(|c| f64::from(c[k])).sum()).collect())
-        })
-        .collect::<Result<_>>()?;
+    let arch_features: Vec<Vec<f64>> =
+        table.rows().map(|(n, _)| Ok(features.of(&space.encode(&space.parse(n)?)))).collect::<Result<_>>()?;
     let column = |d: &str| -> Result<Vec<f64>> {
         let c = table.column(&format!("{d}_ms"))?;
         Ok(table.rows().map(|(_, r)| r[c]).collect())
     };
+    let cfg = FewShotTransfer { scale: *scale, ..Default::default() };
     let mut results = Vec::new();
     for t in &targets {
         let sources: Vec<String> =
@@ -212,31 +285,38 @@ pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &
         }
         let y = column(t)?;
         let src: Vec<Vec<f64>> = sources.iter().map(|d| column(d)).collect::<Result<_>>()?;
-        let rows: Vec<Vec<f64>> =
-            (0..y.len()).map(|i| transfer_row(&src.iter().map(|c| c[i]).collect::<Vec<_>>(), &hist[i])).collect();
-        let plain: Vec<Vec<f64>> = (0..y.len()).map(|i| src.iter().map(|c| c[i]).collect()).collect();
-        let (mut taus, mut base) = (Vec::new(), Vec::new());
+        let src_ms: Vec<Vec<f64>> = (0..y.len()).map(|i| src.iter().map(|c| c[i]).collect()).collect();
+        let (mut taus, mut base, mut weights, mut alphas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for seed in 0..seeds {
             let shots_idx = train_split(y.len(), shots, seed);
-            let pick = |m: &[Vec<f64>]| shots_idx.iter().map(|&i| m[i].clone()).collect::<Vec<_>>();
             let ys: Vec<f64> = shots_idx.iter().map(|&i| y[i]).collect();
-            let model = FewShotTransfer::default().fit(&pick(&rows), &ys)?;
-            taus.push(kendall_tau(&y, &model.predict_ms(&rows)?));
-            let ridge = RidgeConfig::default().fit(&pick(&plain), &ys, seed)?;
-            base.push(kendall_tau(&y, &ridge.predict(&plain)?.mean));
+            let model = cfg
+                .fit(&src_ms, &arch_features, &shots_idx, &ys)
+                .with_context(|| format!("fitting the transfer to {t}, seed {seed}"))?;
+            taus.push(kendall_tau(&y, &model.predict_ms(&src_ms, &arch_features)?));
+            weights.push(model.feature_weight);
+            alphas.push(model.alpha);
+            let plain: Vec<Vec<f64>> = shots_idx.iter().map(|&i| src_ms[i].clone()).collect();
+            let ridge = RidgeConfig::default().fit(&plain, &ys, seed)?;
+            base.push(kendall_tau(&y, &ridge.predict(&src_ms)?.mean));
         }
         results.push(TransferResult {
             target: t.clone(),
             sources,
             kendall_tau: MeanStd::of(&taus),
             baseline_ridge_tau: MeanStd::of(&base),
+            feature_weights: weights,
+            alphas,
         });
     }
     std::fs::create_dir_all(out)?;
     write_atomic(&out.join("transfer.json"), serde_json::to_string_pretty(&results)?.as_bytes())?;
     let mut s = format!(
-        "few-shot latency transfer, {shots} shots, mean ± std over {seeds} seeds, Kendall tau over all {} architectures\n",
-        table.len()
+        "few-shot latency transfer, {shots} shots, mean ± std over {seeds} seeds, Kendall tau over all {} \
+         architectures ({} scale, {} features)\n",
+        table.len(),
+        serde_json::to_value(scale)?.as_str().unwrap_or("?"),
+        serde_json::to_value(features)?.as_str().unwrap_or("?"),
     );
     s.push_str(&format!("{:<16}{:>18}{:>22}  sources\n", "target", "transfer tau", "ridge-on-sources tau"));
     for r in &results {

@@ -60,7 +60,7 @@ pub enum PredictorError {
         reason: String,
     },
     /// Reading or writing a predictor file failed.
-    #[error("{path}: {source}")]
+    #[error("cannot access {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -87,9 +87,15 @@ impl SavedPredictor {
         serde_json::from_value(value).map_err(|e| bad(e.to_string()))
     }
 
-    /// Writes the file.
+    /// Writes the file atomically (a temporary file beside it, then a rename), so a
+    /// crash never leaves a half-written predictor.
     pub fn save(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_json()?).map_err(|source| PredictorError::Io { path: path.into(), source })
+        let io = |source| PredictorError::Io { path: path.into(), source };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, self.to_json()?).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
     }
 
     /// Reads a file.

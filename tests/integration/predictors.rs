@@ -140,3 +140,46 @@ fn linas_beats_nsga2_at_100_accuracy_queries() {
     // 20 seeds: 0.964 against 0.939 (`hwnas compare experiments/configs/nb201-predictor-guided.toml`).
     assert!(linas >= 0.95 && linas > nsga2 + 0.01, "linas {linas}, nsga2 {nsga2}");
 }
+
+#[test]
+fn a_fitted_predictor_saves_and_loads_with_the_same_predictions() {
+    use experiments::predictor_store_cmd::{FitOptions, fit, predict};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("gbdt.json");
+    let opts = FitOptions {
+        space: "nb201".into(),
+        target: "cifar10".into(),
+        model: "gradient_boosting".into(),
+        encoding: EncodingKind::PathStats,
+        free: vec![::predictors::FreeFeature::Params],
+        train_size: 100,
+        seed: 3,
+        out: out.clone(),
+    };
+    let summary = fit(&opts).expect("fit");
+    let tau: f64 = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("Kendall tau on the other 15525 architectures: "))
+        .expect("tau line")
+        .parse()
+        .expect("number");
+    assert!(tau > 0.6, "{summary}");
+    let text = std::fs::read_to_string(&out).expect("file");
+    assert!(text.starts_with("{\"format\":\"hwnas-predictor\",\"schema_version\":1,"), "{text:.200}");
+    // Loading gives the fitted model back: the same seed refits to the same
+    // predictions, and the loaded model ranks the best cell far above the empty one.
+    let best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
+    let none = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+    let a = predict(&out, &[best.into(), none.into()], false).expect("predict");
+    fit(&opts).expect("refit");
+    let b = predict(&out, &[best.into(), none.into()], true).expect("predict");
+    assert!(b.starts_with(&a), "{a}\n{b}");
+    let value = |line: &str| -> f64 { line.split_whitespace().nth(2).expect("value").parse().expect("number") };
+    let lines: Vec<&str> = a.lines().collect();
+    assert!(value(lines[0]) > value(lines[1]) + 20.0, "{a}");
+    assert!(b.contains("over all 15625 architectures"), "{b}");
+    // A file of another schema version is refused, naming both versions.
+    std::fs::write(&out, text.replace("\"schema_version\":1", "\"schema_version\":7")).expect("write");
+    let err = format!("{:#}", predict(&out, &[best.into()], false).expect_err("refused"));
+    assert!(err.contains('7') && err.contains('1'), "{err}");
+}
