@@ -87,10 +87,16 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
                 .with_context(|| format!("unknown model `{m}`; allowed: {}", ModelConfig::NAMES.join(", ")))
         })
         .collect::<Result<Vec<_>>>()?;
+    // A live progress line only on a terminal; logs and pipes get the table alone.
+    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let curves = learning_curves(&models, &x, &y, &opts.train_sizes, opts.seeds, |m, n, s| {
-        eprint!("\r{m} n={n} seed {s}          ");
+        if live {
+            eprint!("\r{m} n={n} seed {s}          ");
+        }
     })?;
-    eprintln!();
+    if live {
+        eprintln!();
+    }
     std::fs::create_dir_all(&opts.out)?;
     #[derive(Serialize)]
     struct Out<'a> {
