@@ -351,6 +351,13 @@ pub enum PredictorCommand {
         /// histogram), `onehot` (op per edge) or `none`.
         #[arg(long, default_value = "hist")]
         arch_features: String,
+        /// Comma-separated candidate groupings for denoising the source latencies
+        /// (each replaced by its mean over architectures of the same group; the
+        /// shots' marginal likelihood picks one per fit): `raw` (none), `hist` (op
+        /// histogram), `live` (op histogram and histogram of the ops that reach the
+        /// output).
+        #[arg(long, value_delimiter = ',', default_value = "hist,live")]
+        denoise: Vec<String>,
         /// Output folder (transfer.json).
         #[arg(long, default_value = "runs/predictor-transfer")]
         out: PathBuf,
@@ -409,7 +416,7 @@ fn parse_free(free: &[String]) -> Result<Vec<predictors::FreeFeature>> {
 }
 
 fn predictor(command: PredictorCommand) -> Result<()> {
-    use crate::predictor_cmd::{EvalOptions, TransferFeatures, TransferOptions, eval, transfer_with};
+    use crate::predictor_cmd::{EvalOptions, TransferDenoise, TransferFeatures, TransferOptions, eval, transfer_with};
     match command {
         PredictorCommand::Eval { space, target, train_sizes, seeds, models, encoding, free, out } => {
             let free = parse_free(&free)?;
@@ -419,11 +426,16 @@ fn predictor(command: PredictorCommand) -> Result<()> {
             print!("{}", eval(&opts)?);
             println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
         }
-        PredictorCommand::Transfer { from, to, shots, seeds, scale, arch_features, out } => {
+        PredictorCommand::Transfer { from, to, shots, seeds, scale, arch_features, denoise, out } => {
             let scale =
                 predictors::transfer::TransferScale::from_name(&scale).with_context(|| format!("--scale {scale}"))?;
             let features = TransferFeatures::from_name(&arch_features)?;
-            let opts = TransferOptions { from, to, shots, seeds, scale, features, out: out.clone() };
+            let denoise = denoise
+                .iter()
+                .filter(|d| !d.is_empty())
+                .map(|d| TransferDenoise::from_name(d))
+                .collect::<Result<Vec<_>>>()?;
+            let opts = TransferOptions { from, to, shots, seeds, scale, features, denoise, out: out.clone() };
             print!("{}", transfer_with(&opts)?);
             println!("wrote {}/transfer.json", out.display());
         }

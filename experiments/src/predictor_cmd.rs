@@ -16,9 +16,9 @@ use anyhow::{Context, Result, bail};
 use nas_core::{Encode, EncodingKind, MetricTable, SearchSpace};
 use predictors::eval::{CurvePoint, MeanStd, learning_curves, train_split};
 use predictors::model::{Fit, ModelConfig, Predict, RidgeConfig};
-use predictors::transfer::{FewShotTransfer, TransferScale};
+use predictors::transfer::{FewShotTransfer, Grouping, TransferScale};
 use predictors::{FeatureConfig, FreeFeature, kendall_tau};
-use search_spaces::nb201::Nb201Space;
+use search_spaces::nb201::{EDGES, Nb201Space};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -210,6 +210,92 @@ impl TransferFeatures {
     }
 }
 
+/// A partition of the architectures whose members should cost the same on every
+/// device; the transfer replaces each source latency by its mean over the group
+/// (`--denoise`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferDenoise {
+    /// No grouping: the measured source latencies.
+    Raw,
+    /// Same op histogram (210 groups): for devices that run every op of the cell.
+    Hist,
+    /// Same op histogram and same histogram of the ops whose output reaches the
+    /// cell output (800 groups): for runtimes that drop dead ops (TFLite on pixel3
+    /// and raspi4 runs nothing when no non-`none` edge reaches the output).
+    Live,
+}
+
+impl TransferDenoise {
+    /// Names as on the command line.
+    pub const NAMES: [&'static str; 3] = ["raw", "hist", "live"];
+
+    /// Parses a name of [`TransferDenoise::NAMES`].
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "raw" => TransferDenoise::Raw,
+            "hist" => TransferDenoise::Hist,
+            "live" => TransferDenoise::Live,
+            _ => bail!("--denoise {name}: allowed values are {}", Self::NAMES.join(", ")),
+        })
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransferDenoise::Raw => "raw",
+            TransferDenoise::Hist => "hist",
+            TransferDenoise::Live => "live",
+        }
+    }
+
+    /// The grouping key of an architecture from its one-hot op-per-edge encoding.
+    fn key(self, row: usize, one_hot: &[f32]) -> Vec<usize> {
+        let ops: Vec<usize> = one_hot.chunks(5).map(|c| c.iter().position(|&v| v > 0.5).unwrap_or(0)).collect();
+        let hist = |ops: &[usize]| (0..5).map(|k| ops.iter().filter(|&&o| o == k).count()).collect::<Vec<_>>();
+        match self {
+            TransferDenoise::Raw => vec![row],
+            TransferDenoise::Hist => hist(&ops),
+            TransferDenoise::Live => {
+                // Nodes whose value reaches the output through non-`none` edges
+                // (op index 0 is `none`); edges are visited output side first.
+                let mut reaches = [false, false, false, true];
+                for (e, &(to, from)) in EDGES.iter().enumerate().rev() {
+                    if reaches[to] && ops[e] != 0 {
+                        reaches[from] = true;
+                    }
+                }
+                let live: Vec<usize> = EDGES
+                    .iter()
+                    .zip(&ops)
+                    .map(|(&(to, _), &op)| if reaches[0] && reaches[to] { op } else { 0 })
+                    .collect();
+                [hist(&ops), hist(&live)].concat()
+            }
+        }
+    }
+}
+
+/// The groupings of `kinds` over the architectures given by their one-hot
+/// op-per-edge encodings.
+fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]) -> Vec<Grouping> {
+    kinds
+        .iter()
+        .map(|&kind| {
+            let mut ids = std::collections::HashMap::new();
+            let ids = one_hot
+                .iter()
+                .enumerate()
+                .map(|(row, oh)| {
+                    let n = ids.len();
+                    *ids.entry(kind.key(row, oh)).or_insert(n)
+                })
+                .collect();
+            Grouping { name: kind.name().to_string(), ids }
+        })
+        .collect()
+}
+
 /// Options of `hwnas predictor transfer`.
 #[derive(Clone, Debug)]
 pub struct TransferOptions {
@@ -225,6 +311,9 @@ pub struct TransferOptions {
     pub scale: TransferScale,
     /// Architecture features.
     pub features: TransferFeatures,
+    /// Candidate groupings for denoising the sources (chosen per fit by the
+    /// marginal likelihood of the shots; empty = the measured latencies).
+    pub denoise: Vec<TransferDenoise>,
     /// Output folder (transfer.json).
     pub out: PathBuf,
 }
@@ -244,11 +333,16 @@ pub struct TransferResult {
     pub feature_weights: Vec<f64>,
     /// Ridge penalty chosen per seed.
     pub alphas: Vec<f64>,
+    /// Grouping chosen per seed.
+    pub groupings: Vec<String>,
 }
 
-/// Runs `predictor transfer` with the default scale and features: `from` = source
-/// devices (empty = all others), `to` = target devices (`all` = every device in
-/// turn).
+/// The default `--denoise` groupings.
+pub const DEFAULT_DENOISE: [TransferDenoise; 2] = [TransferDenoise::Hist, TransferDenoise::Live];
+
+/// Runs `predictor transfer` with the default scale, features and groupings:
+/// `from` = source devices (empty = all others), `to` = target devices (`all` =
+/// every device in turn).
 pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &Path) -> Result<String> {
     transfer_with(&TransferOptions {
         from: from.to_vec(),
@@ -257,6 +351,7 @@ pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &
         seeds,
         scale: TransferScale::default(),
         features: TransferFeatures::Hist,
+        denoise: DEFAULT_DENOISE.to_vec(),
         out: out.to_path_buf(),
     })
 }
@@ -265,7 +360,7 @@ pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &
 /// [`FewShotTransfer`] from the source devices' full tables and `shots` measured
 /// architectures (chosen by [`train_split`] per seed).
 pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
-    let TransferOptions { from, to, shots, seeds, scale, features, out } = opts;
+    let TransferOptions { from, to, shots, seeds, scale, features, denoise, out } = opts;
     let (shots, seeds) = (*shots, *seeds);
     let (space, table) = nb201("nb201")?;
     let devices = table.devices();
@@ -275,8 +370,10 @@ pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
             bail!("unknown device `{d}`; devices: {}", devices.join(", "));
         }
     }
-    let arch_features: Vec<Vec<f64>> =
-        table.rows().map(|(n, _)| Ok(features.of(&space.encode(&space.parse(n)?)))).collect::<Result<_>>()?;
+    let one_hot: Vec<Vec<f32>> =
+        table.rows().map(|(n, _)| Ok(space.encode(&space.parse(n)?))).collect::<Result<_>>()?;
+    let arch_features: Vec<Vec<f64>> = one_hot.iter().map(|oh| features.of(oh)).collect();
+    let groupings = transfer_groupings(denoise, &one_hot);
     let column = |d: &str| -> Result<Vec<f64>> {
         let c = table.column(&format!("{d}_ms"))?;
         Ok(table.rows().map(|(_, r)| r[c]).collect())
@@ -293,15 +390,17 @@ pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
         let src: Vec<Vec<f64>> = sources.iter().map(|d| column(d)).collect::<Result<_>>()?;
         let src_ms: Vec<Vec<f64>> = (0..y.len()).map(|i| src.iter().map(|c| c[i]).collect()).collect();
         let (mut taus, mut base, mut weights, mut alphas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut chosen = Vec::new();
         for seed in 0..seeds {
             let shots_idx = train_split(y.len(), shots, seed);
             let ys: Vec<f64> = shots_idx.iter().map(|&i| y[i]).collect();
             let model = cfg
-                .fit(&src_ms, &arch_features, &shots_idx, &ys)
+                .fit(&src_ms, &arch_features, &groupings, &shots_idx, &ys)
                 .with_context(|| format!("fitting the transfer to {t}, seed {seed}"))?;
-            taus.push(kendall_tau(&y, &model.predict_ms(&src_ms, &arch_features)?));
+            taus.push(kendall_tau(&y, &model.predict_ms(&src_ms, &arch_features, &groupings)?));
             weights.push(model.feature_weight);
             alphas.push(model.alpha);
+            chosen.push(model.grouping_name.clone());
             let plain: Vec<Vec<f64>> = shots_idx.iter().map(|&i| src_ms[i].clone()).collect();
             let ridge = RidgeConfig::default().fit(&plain, &ys, seed)?;
             base.push(kendall_tau(&y, &ridge.predict(&src_ms)?.mean));
@@ -313,16 +412,22 @@ pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
             baseline_ridge_tau: MeanStd::of(&base),
             feature_weights: weights,
             alphas,
+            groupings: chosen,
         });
     }
     std::fs::create_dir_all(out)?;
     write_atomic(&out.join("transfer.json"), serde_json::to_string_pretty(&results)?.as_bytes())?;
     let mut s = format!(
         "few-shot latency transfer, {shots} shots, mean ± std over {seeds} seeds, Kendall tau over all {} \
-         architectures ({} scale, {} features)\n",
+         architectures ({} scale, {} features, sources denoised by {})\n",
         table.len(),
         serde_json::to_value(scale)?.as_str().unwrap_or("?"),
         serde_json::to_value(features)?.as_str().unwrap_or("?"),
+        if denoise.is_empty() {
+            "nothing".to_string()
+        } else {
+            denoise.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or ")
+        },
     );
     s.push_str(&format!("{:<16}{:>18}{:>22}  sources\n", "target", "transfer tau", "ridge-on-sources tau"));
     for r in &results {

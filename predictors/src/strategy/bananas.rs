@@ -11,14 +11,19 @@
 //!    [`random_fraction`](BananasConfig::random_fraction) of random ones; pick the
 //!    batch by the [`Acquisition`] (see [the module docs](super)).
 //!
-//! The default predictor is a random forest (an ensemble of trees, whose spread
-//! gives the uncertainty); `model = { kind = "mlp_ensemble" }` gives the original
-//! ensemble of MLPs.
+//! The default predictor is gradient-boosted trees on `path_stats` features. It
+//! has no uncertainty, so the acquisition then ranks by the predicted mean. For
+//! uncertainty-driven acquisition pick a model with one: `model = { kind =
+//! "random_forest" }` (the spread of the trees) or `mlp_ensemble` (the original
+//! ensemble of MLPs). Measured on NB201 CIFAR-10 vs FPGA latency (100 queries,
+//! 20 seeds): gradient boosting 0.963 HV ratio; random forest with UCB 0.943,
+//! with Thompson sampling 0.937. The forest's mean ranks worse, and its spread
+//! sends queries to unpromising cells.
 
 use super::{Acquisition, Guide, GuidedSpace};
 use crate::error::{PredictorError, Result, check};
 use crate::features::FeatureConfig;
-use crate::model::{ModelConfig, RandomForestConfig};
+use crate::model::ModelConfig;
 use nas_core::strategy::rank_and_crowding_of;
 use nas_core::{Evaluated, Evaluator, Problem, SearchStrategy};
 use rand::{Rng, RngCore};
@@ -29,7 +34,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BananasConfig {
-    /// Random architectures before the first fit (default 10).
+    /// Random architectures before the first fit (default 20; 10 measured 0.953
+    /// against 0.963 with the default model).
     pub n_init: usize,
     /// Best architectures mutated into candidates (default 10).
     pub num_parents: usize,
@@ -41,20 +47,20 @@ pub struct BananasConfig {
     pub random_fraction: f64,
     /// Acquisition (default UCB, kappa 1).
     pub acquisition: Acquisition,
-    /// Predictor (default random forest of 100 trees).
+    /// Predictor (default gradient-boosted trees).
     pub model: ModelConfig,
     /// Features the predictor sees.
     pub features: FeatureConfig,
 }
 
 pub(crate) fn default_model() -> ModelConfig {
-    ModelConfig::RandomForest(RandomForestConfig { n_trees: 100, ..Default::default() })
+    ModelConfig::GradientBoosting(Default::default())
 }
 
 impl Default for BananasConfig {
     fn default() -> Self {
         BananasConfig {
-            n_init: 10,
+            n_init: 20,
             num_parents: 10,
             num_candidates: 300,
             max_mutations: 2,

@@ -53,7 +53,7 @@ impl Default for LinasConfig {
             generations: 40,
             candidates_per_pick: 10,
             acquisition: Acquisition::default(),
-            model: ModelConfig::GradientBoosting(Default::default()),
+            model: super::bananas::default_model(),
             features: FeatureConfig::default(),
         }
     }
