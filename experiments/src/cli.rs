@@ -459,8 +459,28 @@ fn predictor(command: PredictorCommand) -> Result<()> {
     Ok(())
 }
 
+/// When the reader of stdout goes away (`hwnas list | head`), `println!` panics
+/// with a broken pipe; exit quietly instead, as a command killed by SIGPIPE would
+/// (without the `unsafe` that resetting the signal handler needs).
+fn exit_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 /// Entry point used by `main`: maps errors to exit codes.
 pub fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

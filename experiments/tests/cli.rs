@@ -142,3 +142,18 @@ fn run_refuses_to_overwrite_and_bad_config_fails_cleanly() {
     assert!(e.contains("bad.toml") && e.contains("budget"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    // `hwnas list | head -0`: the reader is gone before hwnas writes.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hwnas"))
+        .arg("list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked"), "{:?}: {stderr}", out.status);
+}

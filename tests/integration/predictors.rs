@@ -194,3 +194,60 @@ fn few_shot_transfer_meets_the_issue_figure_over_all_eight_devices() {
     let nums: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     assert!(nums[0] >= 0.90 && nums[0] > nums[1] + 0.05, "{out}");
 }
+
+#[test]
+fn linas_runs_on_darts_with_trained_accuracy_and_analytical_params() {
+    // The predictor sees DARTS path_stats features; params come from the
+    // analytical cost model (cheap), accuracy from training on the 8x8 digits.
+    let text = r#"
+name = "darts-linas"
+budget = 10
+batch_size = 2
+[space]
+kind = "darts"
+channels = 4
+layers = 3
+[strategy]
+kind = "linas"
+n_init = 4
+population_size = 8
+generations = 3
+[[objectives]]
+metric = "accuracy"
+[[objectives]]
+metric = "params"
+[[evaluators]]
+kind = "train"
+dataset = "digits"
+val_fraction = 0.25
+[evaluators.training]
+epochs = 1
+batch_size = 32
+optimizer = { type = "adam", lr = 0.003 }
+[[evaluators]]
+kind = "analytical"
+"#;
+    let cfg = ExperimentConfig::from_toml(text, "darts-linas.toml").expect("config");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = experiments::runner::RunOptions { quiet: true };
+    let a = experiments::runner::run_new(&cfg, &dir.path().join("a"), &opts).expect("run");
+    assert_eq!(a.trials.len(), 10);
+    let mut ids: Vec<_> = a.trials.iter().map(|t| t.arch_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "never the same genotype twice");
+    assert!(a.trials.iter().all(|t| t.is_ok() && t.metrics.contains_key(&nas_core::Metric::Params)));
+    let b = experiments::runner::run_new(&cfg, &dir.path().join("b"), &opts).expect("run");
+    // Everything but the wall-clock time of each evaluation.
+    let key = |s: &experiments::runner::RunSummary| {
+        s.trials
+            .iter()
+            .map(|t| {
+                let mut m = t.metrics.clone();
+                m.remove(&nas_core::Metric::EvalSeconds);
+                (t.arch.clone(), m)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&a), key(&b), "same seed, same trials");
+}
