@@ -319,11 +319,15 @@ pub enum PredictorCommand {
         )]
         models: Vec<String>,
         /// Encoding: one_hot, adjacency_ops, path or path_stats.
-        #[arg(long, default_value = "adjacency_ops")]
+        #[arg(long, default_value = "path_stats")]
         encoding: String,
         /// Comma-separated free features (params, flops); empty for none.
-        #[arg(long, value_delimiter = ',', default_value = "")]
+        #[arg(long, value_delimiter = ',', default_value = "params,flops")]
         free: Vec<String>,
+        /// Comma-separated table columns appended as features, e.g. `fpga_ms`
+        /// (what `features.cheap` gives a guided search).
+        #[arg(long, value_delimiter = ',')]
+        table_features: Vec<String>,
         /// Output folder (eval.json, kendall_tau.svg/png).
         #[arg(long, default_value = "runs/predictor-eval")]
         out: PathBuf,
@@ -418,11 +422,21 @@ fn parse_free(free: &[String]) -> Result<Vec<predictors::FreeFeature>> {
 fn predictor(command: PredictorCommand) -> Result<()> {
     use crate::predictor_cmd::{EvalOptions, TransferDenoise, TransferFeatures, TransferOptions, eval, transfer_with};
     match command {
-        PredictorCommand::Eval { space, target, train_sizes, seeds, models, encoding, free, out } => {
+        PredictorCommand::Eval { space, target, train_sizes, seeds, models, encoding, free, table_features, out } => {
             let free = parse_free(&free)?;
             let encoding = encoding.parse()?;
-            let opts =
-                EvalOptions { space, target, train_sizes, seeds, models, encoding, free, out: out.clone(), png: true };
+            let opts = EvalOptions {
+                space,
+                target,
+                train_sizes,
+                seeds,
+                models,
+                encoding,
+                free,
+                out: out.clone(),
+                png: true,
+                table_features,
+            };
             print!("{}", eval(&opts)?);
             println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
         }

@@ -43,6 +43,9 @@ pub struct EvalOptions {
     pub out: std::path::PathBuf,
     /// Also write PNG.
     pub png: bool,
+    /// Table columns (device latencies such as `fpga_ms`) appended as `log10`
+    /// features: the "cheap" features a guided search gets from its latency table.
+    pub table_features: Vec<String>,
 }
 
 /// The built-in NAS-Bench-201 space and its table (`space` must be `nb201`).
@@ -68,15 +71,23 @@ pub(crate) fn target_column(table: &MetricTable, target: &str) -> Result<usize> 
 pub fn eval(opts: &EvalOptions) -> Result<String> {
     let (space, table) = nb201(&opts.space)?;
     let col = target_column(&table, &opts.target)?;
-    let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone() };
+    let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone(), cheap: vec![] };
+    let extra: Vec<usize> = opts
+        .table_features
+        .iter()
+        .map(|c| {
+            table.column(c).with_context(|| format!("--table-features {c}: columns are {}", table.columns().join(", ")))
+        })
+        .collect::<Result<_>>()?;
     let mut x = Vec::with_capacity(table.len());
     let mut y = Vec::with_capacity(table.len());
     for (notation, row) in table.rows() {
-        if row[col].is_nan() {
+        if row[col].is_nan() || extra.iter().any(|&c| !row[c].is_finite()) {
             continue;
         }
         let a = space.parse(notation)?;
-        x.push(fc.features(&space, &a).context("the space lacks this encoding")?);
+        let f = fc.features(&space, &a).context("the space lacks this encoding")?;
+        x.push(FeatureConfig::with_extra(f, &extra.iter().map(|&c| row[c]).collect::<Vec<_>>()));
         y.push(row[col]);
     }
     let models = opts
@@ -137,7 +148,8 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
         &opts.out.join("kendall_tau.svg"),
         opts.png.then(|| opts.out.join("kendall_tau.png")).as_deref(),
     )?;
-    Ok(format_eval(&curves, &format!("{} ({} features)", table.columns()[col], describe(&fc))))
+    let extra_names: String = opts.table_features.iter().map(|c| format!("+{c}")).collect();
+    Ok(format_eval(&curves, &format!("{} ({}{extra_names} features)", table.columns()[col], describe(&fc))))
 }
 
 fn describe(fc: &FeatureConfig) -> String {

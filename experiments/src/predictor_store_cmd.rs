@@ -66,7 +66,7 @@ pub fn feature_config_of(saved: &SavedPredictor, path: &Path) -> Result<FeatureC
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(FeatureConfig { encoding, free })
+    Ok(FeatureConfig { encoding, free, cheap: vec![] })
 }
 
 fn features_of(space: &Nb201Space, fc: &FeatureConfig, notation: &str) -> Result<Vec<f64>> {
@@ -82,7 +82,7 @@ pub fn fit(opts: &FitOptions) -> Result<String> {
     let column = table.columns()[col].clone();
     let model_cfg = ModelConfig::by_name(&opts.model)
         .with_context(|| format!("--model {}: allowed: {}", opts.model, ModelConfig::NAMES.join(", ")))?;
-    let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone() };
+    let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone(), cheap: vec![] };
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for (n, row) in table.rows() {
         x.push(features_of(&space, &fc, n)?);

@@ -210,7 +210,36 @@ pub fn build_evaluators<S: RunnableSpace>(
     };
     let evaluator: Arc<dyn Evaluator<S::Arch>> =
         if parts.len() == 1 { parts.remove(0) } else { Arc::new(Joint::new(parts)) };
+    check_cheap_features(&cfg.strategy, cheap.as_deref())?;
     Ok(Evaluators { evaluator, true_front, cheap })
+}
+
+/// A guided strategy's `features.cheap` may only name metrics a cheap evaluator
+/// provides (else its candidates would have no features).
+fn check_cheap_features<A: nas_core::Architecture>(
+    strategy: &StrategyConfig,
+    cheap: Option<&dyn Evaluator<A>>,
+) -> Result<()> {
+    let wanted = match strategy {
+        StrategyConfig::Bananas(c) => &c.features.cheap,
+        StrategyConfig::Linas(c) => &c.features.cheap,
+        _ => return Ok(()),
+    };
+    let provided = cheap.map(|c| c.provides()).unwrap_or_default();
+    for m in wanted {
+        if !provided.contains(m) {
+            let allowed = if provided.is_empty() {
+                "none: add a table, lut, measured, energy, systolic or analytical evaluator".to_string()
+            } else {
+                provided.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+            };
+            bail!(
+                "strategy.features.cheap: `{}` is not provided by a cheap evaluator; cheap metrics: {allowed}",
+                m.name()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The feasible Pareto front of a whole table.

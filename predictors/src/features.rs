@@ -2,7 +2,8 @@
 //!
 //! "Free" features cost no training: parameters and FLOPs from the layer-level
 //! lowering ([`AnalyticalCost`]), and the metrics of cheap evaluators such as a
-//! latency table or LUT (added by the caller, see [`FeatureConfig::with_extra`]).
+//! latency table or LUT ([`FeatureConfig::cheap`], filled in by the guided
+//! strategies, which hold those evaluators; see [`FeatureConfig::with_extra`]).
 
 use nas_core::{AnalyticalCost, CostModel, EncodingKind, Metric, MultiEncode, ToNetworkSpec};
 use serde::{Deserialize, Serialize};
@@ -50,16 +51,22 @@ pub struct FeatureConfig {
     pub encoding: EncodingKind,
     /// Free features appended after it (default params and FLOPs).
     pub free: Vec<FreeFeature>,
+    /// Metrics of the cheap evaluators (a latency table or LUT, an energy
+    /// model...) appended last, as `log10`, e.g. `["latency_ms"]`. Only the
+    /// guided strategies, which hold the cheap evaluators, can fill these in;
+    /// [`FeatureConfig::features`] leaves them out (default none).
+    pub cheap: Vec<Metric>,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        FeatureConfig { encoding: EncodingKind::PathStats, free: FreeFeature::ALL.to_vec() }
+        FeatureConfig { encoding: EncodingKind::PathStats, free: FreeFeature::ALL.to_vec(), cheap: Vec::new() }
     }
 }
 
 impl FeatureConfig {
-    /// The feature vector of `arch`, or `None` when the space lacks the encoding.
+    /// The encoding and free features of `arch` (not the [`cheap`](Self::cheap)
+    /// ones), or `None` when the space lacks the encoding.
     pub fn features<S: MultiEncode + ToNetworkSpec>(&self, space: &S, arch: &S::Arch) -> Option<Vec<f64>> {
         let mut v: Vec<f64> = space.encode_with(arch, self.encoding)?.into_iter().map(f64::from).collect();
         if !self.free.is_empty() {

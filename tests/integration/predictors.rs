@@ -67,7 +67,7 @@ fn random_forest_on_adjacency_ops_ranks_nb201_well() {
     let space = Nb201Space::default();
     let table = MetricTable::load(experiments::setup::builtin_nb201_table(), &space).expect("table");
     let col = table.column("cifar10_test_acc").expect("column");
-    let fc = FeatureConfig { encoding: EncodingKind::AdjacencyOps, free: vec![] };
+    let fc = FeatureConfig { encoding: EncodingKind::AdjacencyOps, free: vec![], cheap: vec![] };
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for (n, row) in table.rows() {
         x.push(fc.features(&space, &space.parse(n).expect("parse")).expect("features"));
@@ -99,7 +99,7 @@ fn gradient_boosting_on_path_stats_ranks_nb201_better_than_adjacency_ops() {
     let col = table.column("cifar10_test_acc").expect("column");
     let model = ModelConfig::by_name("gradient_boosting").expect("gbdt");
     let mean_tau = |encoding: EncodingKind| {
-        let fc = FeatureConfig { encoding, free: vec![] };
+        let fc = FeatureConfig { encoding, free: vec![], cheap: vec![] };
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for (n, row) in table.rows() {
             x.push(fc.features(&space, &space.parse(n).expect("parse")).expect("features"));
@@ -250,4 +250,27 @@ kind = "analytical"
             .collect::<Vec<_>>()
     };
     assert_eq!(key(&a), key(&b), "same seed, same trials");
+}
+
+#[test]
+fn cheap_metrics_can_be_predictor_features_and_unknown_ones_are_refused() {
+    let with_cheap = |metric: &str| {
+        let mut cfg = config("linas", 30, "fpga");
+        if let experiments::config::StrategyConfig::Linas(c) = &mut cfg.strategy {
+            c.features.cheap = vec![metric.parse().expect("metric")];
+        }
+        cfg
+    };
+    let trials = run(&with_cheap("latency_ms"), 2);
+    let mut ids: Vec<_> = trials.iter().map(|t| t.arch_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
+    let err = build_evaluators(&with_cheap("energy_mj"), &space, None).err().expect("refused");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("strategy.features.cheap") && msg.contains("energy_mj") && msg.contains("latency_ms"),
+        "{msg}"
+    );
 }

@@ -200,7 +200,16 @@ impl<S: GuidedSpace> Guide<S> {
         if let Some(hit) = self.feature_cache.get(&id) {
             return hit.clone();
         }
-        let v = self.features.features(space, arch);
+        let mut v = self.features.features(space, arch);
+        if v.is_some() && !self.features.cheap.is_empty() {
+            let cheap = self.cheap_of(space, arch);
+            let extra: Option<Vec<f64>> =
+                self.features.cheap.iter().map(|m| cheap.as_ref().and_then(|c| c.get(m).copied())).collect();
+            v = match (v, extra) {
+                (Some(f), Some(e)) => Some(FeatureConfig::with_extra(f, &e)),
+                _ => None,
+            };
+        }
         self.feature_cache.insert(id, v.clone());
         v
     }
