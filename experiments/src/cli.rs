@@ -324,6 +324,10 @@ pub enum PredictorCommand {
         /// Comma-separated free features (params, flops); empty for none.
         #[arg(long, value_delimiter = ',', default_value = "params,flops")]
         free: Vec<String>,
+        /// FBNetV3-style pretraining: also report `mlp_pretrained`, pretrained on
+        /// the free features of this many unlabelled architectures (0 = off).
+        #[arg(long, default_value_t = 0)]
+        pretrain: usize,
         /// Comma-separated table columns appended as features, e.g. `fpga_ms`
         /// (what `features.cheap` gives a guided search).
         #[arg(long, value_delimiter = ',')]
@@ -422,7 +426,18 @@ fn parse_free(free: &[String]) -> Result<Vec<predictors::FreeFeature>> {
 fn predictor(command: PredictorCommand) -> Result<()> {
     use crate::predictor_cmd::{EvalOptions, TransferDenoise, TransferFeatures, TransferOptions, eval, transfer_with};
     match command {
-        PredictorCommand::Eval { space, target, train_sizes, seeds, models, encoding, free, table_features, out } => {
+        PredictorCommand::Eval {
+            space,
+            target,
+            train_sizes,
+            seeds,
+            models,
+            encoding,
+            free,
+            pretrain,
+            table_features,
+            out,
+        } => {
             let free = parse_free(&free)?;
             let encoding = encoding.parse()?;
             let opts = EvalOptions {
@@ -435,6 +450,7 @@ fn predictor(command: PredictorCommand) -> Result<()> {
                 free,
                 out: out.clone(),
                 png: true,
+                pretrain,
                 table_features,
             };
             print!("{}", eval(&opts)?);

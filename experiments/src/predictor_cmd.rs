@@ -14,7 +14,7 @@ use crate::rundir::write_atomic;
 use crate::setup::builtin_nb201_table;
 use anyhow::{Context, Result, bail};
 use nas_core::{Encode, EncodingKind, MetricTable, SearchSpace};
-use predictors::eval::{CurvePoint, MeanStd, learning_curves, train_split};
+use predictors::eval::{CurvePoint, MeanStd, learning_curve_with, learning_curves, train_split};
 use predictors::model::{Fit, ModelConfig, Predict, RidgeConfig};
 use predictors::transfer::{FewShotTransfer, Grouping, TransferScale};
 use predictors::{FeatureConfig, FreeFeature, kendall_tau};
@@ -43,6 +43,10 @@ pub struct EvalOptions {
     pub out: std::path::PathBuf,
     /// Also write PNG.
     pub png: bool,
+    /// FBNetV3-style pretraining: when > 0, also report `mlp_pretrained`, an MLP
+    /// pretrained to predict log params and log FLOPs of this many unlabelled
+    /// architectures from their features, then fine-tuned on each split.
+    pub pretrain: usize,
     /// Table columns (device latencies such as `fpga_ms`) appended as `log10`
     /// features: the "cheap" features a guided search gets from its latency table.
     pub table_features: Vec<String>,
@@ -81,10 +85,12 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
         .collect::<Result<_>>()?;
     let mut x = Vec::with_capacity(table.len());
     let mut y = Vec::with_capacity(table.len());
+    let mut names = Vec::with_capacity(table.len());
     for (notation, row) in table.rows() {
         if row[col].is_nan() || extra.iter().any(|&c| !row[c].is_finite()) {
             continue;
         }
+        names.push(notation.to_string());
         let a = space.parse(notation)?;
         let f = fc.features(&space, &a).context("the space lacks this encoding")?;
         x.push(FeatureConfig::with_extra(f, &extra.iter().map(|&c| row[c]).collect::<Vec<_>>()));
@@ -100,11 +106,15 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
         .collect::<Result<Vec<_>>>()?;
     // A live progress line only on a terminal; logs and pipes get the table alone.
     let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let curves = learning_curves(&models, &x, &y, &opts.train_sizes, opts.seeds, |m, n, s| {
+    let progress = |m: &str, n: usize, s: u64| {
         if live {
             eprint!("\r{m} n={n} seed {s}          ");
         }
-    })?;
+    };
+    let mut curves = learning_curves(&models, &x, &y, &opts.train_sizes, opts.seeds, progress)?;
+    if opts.pretrain > 0 {
+        curves.extend(pretrained_curve(&space, &names, &x, &y, opts, progress)?);
+    }
     if live {
         eprintln!();
     }
@@ -163,6 +173,33 @@ fn describe(fc: &FeatureConfig) -> String {
 
 fn pm(m: &MeanStd) -> String {
     format!("{:.3} ± {:.3}", m.mean, m.std)
+}
+
+/// `mlp_pretrained`: the default MLP pretrained on the free features (log params,
+/// log FLOPs) of `opts.pretrain` unlabelled architectures drawn from the table
+/// (their labels unused), fine-tuned on each split.
+fn pretrained_curve(
+    space: &Nb201Space,
+    names: &[String],
+    x: &[Vec<f64>],
+    y: &[f64],
+    opts: &EvalOptions,
+    progress: impl FnMut(&str, usize, u64),
+) -> Result<Vec<CurvePoint>> {
+    let unlabelled = train_split(names.len(), opts.pretrain.min(names.len()), u64::MAX);
+    let free_fc = FeatureConfig { encoding: opts.encoding, free: FreeFeature::ALL.to_vec(), cheap: vec![] };
+    let mut xu = Vec::with_capacity(unlabelled.len());
+    let mut free = Vec::with_capacity(unlabelled.len());
+    for &i in &unlabelled {
+        let f = free_fc.features(space, &space.parse(&names[i])?).context("the space lacks this encoding")?;
+        free.push(f[f.len() - FreeFeature::ALL.len()..].to_vec());
+        xu.push(x[i].clone());
+    }
+    let cfg = predictors::model::MlpConfig::default();
+    let pre = predictors::pretrain::pretrain(&cfg, &xu, &free, 0)?;
+    Ok(learning_curve_with("mlp_pretrained", x, y, &opts.train_sizes, opts.seeds, progress, |xt, yt, s| {
+        Ok(Box::new(cfg.fit_from(&pre, xt, yt, s)?))
+    })?)
 }
 
 /// The eval table: one line per model and size.

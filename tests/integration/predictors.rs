@@ -274,3 +274,52 @@ fn cheap_metrics_can_be_predictor_features_and_unknown_ones_are_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn pretraining_on_free_features_helps_the_mlp_with_few_labels() {
+    // FBNetV3-style: pretrain on log params / log FLOPs of 5,000 unlabelled cells,
+    // fine-tune on 20 labelled ones (10 seeds: tau 0.50 against 0.34 from scratch).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = experiments::predictor_cmd::EvalOptions {
+        space: "nb201".into(),
+        target: "cifar10".into(),
+        train_sizes: vec![20],
+        seeds: 4,
+        models: vec!["mlp".into()],
+        encoding: EncodingKind::OneHot,
+        free: vec![],
+        out: dir.path().to_path_buf(),
+        png: false,
+        pretrain: 5000,
+        table_features: vec![],
+    };
+    let out = experiments::predictor_cmd::eval(&opts).expect("eval");
+    let tau = |model: &str| -> f64 {
+        let line = out.lines().find(|l| l.split_whitespace().next() == Some(model)).expect("row");
+        line.split_whitespace().nth(2).expect("tau").parse().expect("number")
+    };
+    assert!(tau("mlp_pretrained") > tau("mlp") + 0.05, "{out}");
+}
+
+#[test]
+fn linas_with_a_pretrained_mlp_never_repeats_and_is_reproducible() {
+    let mut cfg = config("linas", 30, "eyeriss");
+    if let experiments::config::StrategyConfig::Linas(c) = &mut cfg.strategy {
+        c.model = ModelConfig::by_name("mlp").expect("mlp");
+        c.pretrain = 500;
+    }
+    let a = run(&cfg, 4);
+    let mut ids: Vec<_> = a.iter().map(|t| t.arch_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    let key = |t: &[Trial]| t.iter().map(|t| t.arch.clone()).collect::<Vec<_>>();
+    assert_eq!(key(&a), key(&run(&cfg, 4)), "same seed, same trials");
+    // Pretraining is for the MLP only.
+    if let experiments::config::StrategyConfig::Linas(c) = &mut cfg.strategy {
+        c.model = ModelConfig::by_name("ridge").expect("ridge");
+    }
+    let text = toml::to_string(&cfg).expect("serialise");
+    let err = ExperimentConfig::from_toml(&text, "p.toml").expect_err("refused");
+    assert!(err.to_string().contains("pretrain"), "{err}");
+}

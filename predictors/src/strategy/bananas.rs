@@ -49,6 +49,10 @@ pub struct BananasConfig {
     pub acquisition: Acquisition,
     /// Predictor (default gradient-boosted trees).
     pub model: ModelConfig,
+    /// FBNetV3-style pretraining (default 0 = off; needs `model.kind = "mlp"`):
+    /// before its first fit the MLP learns to predict log params and log FLOPs of
+    /// this many random unlabelled architectures; every refit fine-tunes it.
+    pub pretrain: usize,
     /// Features the predictor sees.
     pub features: FeatureConfig,
 }
@@ -68,6 +72,7 @@ impl Default for BananasConfig {
             acquisition: Acquisition::default(),
             model: default_model(),
             features: FeatureConfig::default(),
+            pretrain: 0,
         }
     }
 }
@@ -86,6 +91,12 @@ impl BananasConfig {
             "a fraction in [0, 1]",
         )?;
         self.acquisition.validate()?;
+        check(
+            self.pretrain == 0 || matches!(self.model, ModelConfig::Mlp(_)),
+            "pretrain",
+            self.pretrain,
+            "0 unless model.kind = \"mlp\"",
+        )?;
         self.model.validate()
     }
 
@@ -105,7 +116,8 @@ pub struct Bananas<S: GuidedSpace> {
 impl<S: GuidedSpace> Bananas<S> {
     /// The strategy for `problem`; metrics `cheap` provides are never predicted.
     pub fn new(config: BananasConfig, problem: Problem, cheap: Option<Arc<dyn Evaluator<S::Arch>>>) -> Self {
-        let guide = Guide::new(problem, cheap, config.features.clone(), config.model.clone());
+        let guide =
+            Guide::new(problem, cheap, config.features.clone(), config.model.clone()).with_pretrain(config.pretrain);
         Bananas { config, guide, last_error: None }
     }
 

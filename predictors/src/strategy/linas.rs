@@ -41,6 +41,10 @@ pub struct LinasConfig {
     /// Predictor (default gradient-boosted trees, the XGBoost-style model of
     /// DyNAS-T; with no uncertainty, UCB reduces to the predicted mean).
     pub model: ModelConfig,
+    /// FBNetV3-style pretraining (default 0 = off; needs `model.kind = "mlp"`):
+    /// before its first fit the MLP learns to predict log params and log FLOPs of
+    /// this many random unlabelled architectures; every refit fine-tunes it.
+    pub pretrain: usize,
     /// Features the predictor sees (default `path_stats` + params + FLOPs).
     pub features: FeatureConfig,
 }
@@ -55,6 +59,7 @@ impl Default for LinasConfig {
             acquisition: Acquisition::default(),
             model: super::bananas::default_model(),
             features: FeatureConfig::default(),
+            pretrain: 0,
         }
     }
 }
@@ -67,6 +72,12 @@ impl LinasConfig {
         check(self.generations >= 1, "generations", self.generations, "an integer >= 1")?;
         check(self.candidates_per_pick >= 1, "candidates_per_pick", self.candidates_per_pick, "an integer >= 1")?;
         self.acquisition.validate()?;
+        check(
+            self.pretrain == 0 || matches!(self.model, ModelConfig::Mlp(_)),
+            "pretrain",
+            self.pretrain,
+            "0 unless model.kind = \"mlp\"",
+        )?;
         self.model.validate()
     }
 
@@ -86,7 +97,8 @@ pub struct Linas<S: GuidedSpace> {
 impl<S: GuidedSpace> Linas<S> {
     /// The strategy for `problem`; metrics `cheap` provides are never predicted.
     pub fn new(config: LinasConfig, problem: Problem, cheap: Option<Arc<dyn Evaluator<S::Arch>>>) -> Self {
-        let guide = Guide::new(problem, cheap, config.features.clone(), config.model.clone());
+        let guide =
+            Guide::new(problem, cheap, config.features.clone(), config.model.clone()).with_pretrain(config.pretrain);
         Linas { config, guide, last_error: None }
     }
 

@@ -149,6 +149,9 @@ pub(crate) struct Guide<S: SearchSpace> {
     feature_cache: HashMap<ArchId, Option<Vec<f64>>>,
     cheap_cache: HashMap<ArchId, Option<MetricMap>>,
     models: Vec<(Metric, Model)>,
+    /// FBNetV3-style pretraining: unlabelled architectures (0 = off; MLP only).
+    pretrain: usize,
+    pretrained: Option<crate::pretrain::Pretrained>,
 }
 
 impl<S: GuidedSpace> Guide<S> {
@@ -169,7 +172,40 @@ impl<S: GuidedSpace> Guide<S> {
             feature_cache: HashMap::new(),
             cheap_cache: HashMap::new(),
             models: Vec::new(),
+            pretrain: 0,
+            pretrained: None,
         }
+    }
+
+    /// Pretrains the MLP predictor on the free features of `n` random unlabelled
+    /// architectures before its first fit (see [`crate::pretrain`]).
+    pub fn with_pretrain(mut self, n: usize) -> Self {
+        self.pretrain = n;
+        self
+    }
+
+    /// The pretrained MLP body, made on first use from `n` random architectures:
+    /// inputs their features, targets their log10 params and FLOPs.
+    fn pretrained_body(&mut self, space: &S, cfg: &crate::model::MlpConfig, seed: u64) -> Result<()> {
+        if self.pretrained.is_some() {
+            return Ok(());
+        }
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+        let targets = FeatureConfig {
+            encoding: self.features.encoding,
+            free: crate::features::FreeFeature::ALL.to_vec(),
+            cheap: Vec::new(),
+        };
+        let (mut xu, mut free) = (Vec::new(), Vec::new());
+        for _ in 0..self.pretrain {
+            let a = space.sample(&mut rng);
+            if let (Some(f), Some(t)) = (self.features_of(space, &a), targets.features(space, &a)) {
+                xu.push(f);
+                free.push(t[t.len() - crate::features::FreeFeature::ALL.len()..].to_vec());
+            }
+        }
+        self.pretrained = Some(crate::pretrain::pretrain(cfg, &xu, &free, seed)?);
+        Ok(())
     }
 
     /// Metrics of the problem that the cheap evaluator provides.
@@ -238,7 +274,17 @@ impl<S: GuidedSpace> Guide<S> {
                 }
             }
             if x.len() >= 2 {
-                let model = self.model.fit(&x, &y, nas_core::seed::derive_seed(seed, k as u64))?;
+                let fit_seed = nas_core::seed::derive_seed(seed, k as u64);
+                let model = match self.model.clone() {
+                    ModelConfig::Mlp(cfg) if self.pretrain > 0 => {
+                        self.pretrained_body(space, &cfg, nas_core::seed::derive_seed(seed, 0xFB))?;
+                        match &self.pretrained {
+                            Some(pre) => Model::Mlp(cfg.fit_from(pre, &x, &y, fit_seed)?),
+                            None => self.model.fit(&x, &y, fit_seed)?,
+                        }
+                    }
+                    _ => self.model.fit(&x, &y, fit_seed)?,
+                };
                 self.models.push((m, model));
             }
         }
