@@ -80,7 +80,6 @@ impl Default for BananasConfig {
 impl BananasConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
-        check(self.n_init >= 2, "n_init", self.n_init, "an integer >= 2")?;
         check(self.num_parents >= 1, "num_parents", self.num_parents, "an integer >= 1")?;
         check(self.num_candidates >= 1, "num_candidates", self.num_candidates, "an integer >= 1")?;
         check(self.max_mutations >= 1, "max_mutations", self.max_mutations, "an integer >= 1")?;
@@ -90,14 +89,7 @@ impl BananasConfig {
             self.random_fraction,
             "a fraction in [0, 1]",
         )?;
-        self.acquisition.validate()?;
-        check(
-            self.pretrain == 0 || matches!(self.model, ModelConfig::Mlp(_)),
-            "pretrain",
-            self.pretrain,
-            "0 unless model.kind = \"mlp\"",
-        )?;
-        self.model.validate()
+        super::validate_common(self.n_init, &self.acquisition, &self.model, self.pretrain)
     }
 
     /// Builds the strategy for `problem`, taking cheap metrics from `cheap`.
@@ -130,28 +122,6 @@ impl<S: GuidedSpace> Bananas<S> {
     pub fn last_error(&self) -> Option<&PredictorError> {
         self.last_error.as_ref()
     }
-
-    fn candidates(&self, space: &S, rng: &mut dyn RngCore) -> Vec<S::Arch> {
-        let ok: Vec<&Evaluated<S::Arch>> = self.guide.history.iter().collect();
-        let rc = rank_and_crowding_of(&ok);
-        let mut order: Vec<usize> = (0..ok.len()).collect();
-        order.sort_by(|&i, &j| rc[i].quality_cmp(&rc[j]).then(i.cmp(&j)));
-        order.truncate(self.config.num_parents);
-        let n_random = (self.config.random_fraction * self.config.num_candidates as f64).round() as usize;
-        let mut out = self.guide.random(space, n_random, rng);
-        if order.is_empty() {
-            return out;
-        }
-        for _ in 0..self.config.num_candidates.saturating_sub(n_random) {
-            let p = &ok[order[rng.random_range(0..order.len())]].arch;
-            let mut c = space.mutate(p, rng);
-            for _ in 1..rng.random_range(1..=self.config.max_mutations) {
-                c = space.mutate(&c, rng);
-            }
-            out.push(c);
-        }
-        out
-    }
 }
 
 impl<S: GuidedSpace> SearchStrategy<S> for Bananas<S> {
@@ -160,32 +130,45 @@ impl<S: GuidedSpace> SearchStrategy<S> for Bananas<S> {
     }
 
     fn ask(&mut self, space: &S, n: usize, rng: &mut dyn RngCore) -> Vec<S::Arch> {
-        let told = self.guide.history.iter().filter(|h| h.objectives.is_some()).count();
-        let mut out = Vec::new();
-        if told >= self.config.n_init {
-            let seed = rng.next_u64();
-            match self.guide.refit(space, seed) {
-                Ok(()) if self.guide.ready() => {
-                    let cands = self.candidates(space, rng);
-                    out = self.guide.select(space, cands, n, self.config.acquisition, rng);
-                }
-                Ok(()) => {}
-                Err(e) => self.last_error = Some(e),
-            }
-        } else {
-            let want = n.min(self.config.n_init - told).max(1);
-            out = self.guide.random(space, want, rng);
+        let config = &self.config;
+        let (out, error) = self.guide.ask(space, n, config.n_init, config.acquisition, rng, |guide, space, rng| {
+            candidates(config, guide, space, rng)
+        });
+        if error.is_some() {
+            self.last_error = error;
         }
-        if out.len() < n && told >= self.config.n_init {
-            self.guide.propose(&out);
-            let more = self.guide.random(space, n - out.len(), rng);
-            out.extend(more);
-        }
-        self.guide.propose(&out);
         out
     }
 
     fn tell(&mut self, _space: &S, results: &[Evaluated<S::Arch>]) {
         self.guide.tell(results);
     }
+}
+
+/// Mutations of the best evaluated architectures plus a share of random ones.
+fn candidates<S: GuidedSpace>(
+    config: &BananasConfig,
+    guide: &Guide<S>,
+    space: &S,
+    rng: &mut dyn RngCore,
+) -> Vec<S::Arch> {
+    let ok: Vec<&Evaluated<S::Arch>> = guide.history.iter().collect();
+    let rc = rank_and_crowding_of(&ok);
+    let mut order: Vec<usize> = (0..ok.len()).collect();
+    order.sort_by(|&i, &j| rc[i].quality_cmp(&rc[j]).then(i.cmp(&j)));
+    order.truncate(config.num_parents);
+    let n_random = (config.random_fraction * config.num_candidates as f64).round() as usize;
+    let mut out = guide.random(space, n_random, rng);
+    if order.is_empty() {
+        return out;
+    }
+    for _ in 0..config.num_candidates.saturating_sub(n_random) {
+        let p = &ok[order[rng.random_range(0..order.len())]].arch;
+        let mut c = space.mutate(p, rng);
+        for _ in 1..rng.random_range(1..=config.max_mutations) {
+            c = space.mutate(&c, rng);
+        }
+        out.push(c);
+    }
+    out
 }

@@ -67,18 +67,10 @@ impl Default for LinasConfig {
 impl LinasConfig {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
-        check(self.n_init >= 2, "n_init", self.n_init, "an integer >= 2")?;
         check(self.population_size >= 4, "population_size", self.population_size, "an integer >= 4")?;
         check(self.generations >= 1, "generations", self.generations, "an integer >= 1")?;
         check(self.candidates_per_pick >= 1, "candidates_per_pick", self.candidates_per_pick, "an integer >= 1")?;
-        self.acquisition.validate()?;
-        check(
-            self.pretrain == 0 || matches!(self.model, ModelConfig::Mlp(_)),
-            "pretrain",
-            self.pretrain,
-            "0 unless model.kind = \"mlp\"",
-        )?;
-        self.model.validate()
+        super::validate_common(self.n_init, &self.acquisition, &self.model, self.pretrain)
     }
 
     /// Builds the strategy for `problem`, taking cheap metrics from `cheap`.
@@ -111,43 +103,6 @@ impl<S: GuidedSpace> Linas<S> {
     pub fn last_error(&self) -> Option<&PredictorError> {
         self.last_error.as_ref()
     }
-
-    /// Runs the inner NSGA-II against the predictors; returns the unseen members of
-    /// the best predicted fronts, at least `want` of them when there are.
-    fn predicted_front(&mut self, space: &S, want: usize, seed: u64) -> Vec<S::Arch> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let pop = self.config.population_size;
-        let mut inner = Nsga2Config { population_size: pop, ..Default::default() }.init::<S::Arch>();
-        let mut all: Vec<Evaluated<S::Arch>> = Vec::new();
-        let mut ids = BTreeSet::new();
-        for _ in 0..self.config.generations {
-            let batch = SearchStrategy::<S>::ask(&mut inner, space, pop, &mut rng);
-            if batch.is_empty() {
-                break;
-            }
-            let results = self.guide.predicted_results(space, batch);
-            SearchStrategy::<S>::tell(&mut inner, space, &results);
-            for r in results {
-                if ids.insert(r.id) && !self.guide.seen.contains(&r.id) {
-                    all.push(r);
-                }
-            }
-        }
-        let refs: Vec<&Evaluated<S::Arch>> = all.iter().collect();
-        let rc = rank_and_crowding_of(&refs);
-        let mut order: Vec<usize> = (0..all.len()).collect();
-        order.sort_by(|&i, &j| rc[i].rank.cmp(&rc[j].rank).then(i.cmp(&j)));
-        let mut out = Vec::new();
-        let mut last_rank = None;
-        for i in order {
-            if out.len() >= want && last_rank != Some(rc[i].rank) {
-                break;
-            }
-            last_rank = Some(rc[i].rank);
-            out.push(all[i].arch.clone());
-        }
-        out
-    }
 }
 
 impl<S: GuidedSpace> SearchStrategy<S> for Linas<S> {
@@ -156,32 +111,61 @@ impl<S: GuidedSpace> SearchStrategy<S> for Linas<S> {
     }
 
     fn ask(&mut self, space: &S, n: usize, rng: &mut dyn RngCore) -> Vec<S::Arch> {
-        let told = self.guide.history.iter().filter(|h| h.objectives.is_some()).count();
-        let mut out = Vec::new();
-        if told >= self.config.n_init {
+        let config = &self.config;
+        let (out, error) = self.guide.ask(space, n, config.n_init, config.acquisition, rng, |guide, space, rng| {
             let seed = rng.next_u64();
-            match self.guide.refit(space, seed) {
-                Ok(()) if self.guide.ready() => {
-                    let cands = self.predicted_front(space, n * self.config.candidates_per_pick, rng.next_u64());
-                    out = self.guide.select(space, cands, n, self.config.acquisition, rng);
-                }
-                Ok(()) => {}
-                Err(e) => self.last_error = Some(e),
-            }
-            if out.len() < n {
-                self.guide.propose(&out);
-                let more = self.guide.random(space, n - out.len(), rng);
-                out.extend(more);
-            }
-        } else {
-            let want = n.min(self.config.n_init - told).max(1);
-            out = self.guide.random(space, want, rng);
+            predicted_front(config, guide, space, n * config.candidates_per_pick, seed)
+        });
+        if error.is_some() {
+            self.last_error = error;
         }
-        self.guide.propose(&out);
         out
     }
 
     fn tell(&mut self, _space: &S, results: &[Evaluated<S::Arch>]) {
         self.guide.tell(results);
     }
+}
+
+/// Runs the inner NSGA-II against the predictors; returns the unseen members of
+/// the best predicted fronts, at least `want` of them when there are.
+fn predicted_front<S: GuidedSpace>(
+    config: &LinasConfig,
+    guide: &mut Guide<S>,
+    space: &S,
+    want: usize,
+    seed: u64,
+) -> Vec<S::Arch> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pop = config.population_size;
+    let mut inner = Nsga2Config { population_size: pop, ..Default::default() }.init::<S::Arch>();
+    let mut all: Vec<Evaluated<S::Arch>> = Vec::new();
+    let mut ids = BTreeSet::new();
+    for _ in 0..config.generations {
+        let batch = SearchStrategy::<S>::ask(&mut inner, space, pop, &mut rng);
+        if batch.is_empty() {
+            break;
+        }
+        let results = guide.predicted_results(space, batch);
+        SearchStrategy::<S>::tell(&mut inner, space, &results);
+        for r in results {
+            if ids.insert(r.id) && !guide.seen.contains(&r.id) {
+                all.push(r);
+            }
+        }
+    }
+    let refs: Vec<&Evaluated<S::Arch>> = all.iter().collect();
+    let rc = rank_and_crowding_of(&refs);
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&i, &j| rc[i].rank.cmp(&rc[j].rank).then(i.cmp(&j)));
+    let mut out = Vec::new();
+    let mut last_rank = None;
+    for i in order {
+        if out.len() >= want && last_rank != Some(rc[i].rank) {
+            break;
+        }
+        last_rank = Some(rc[i].rank);
+        out.push(all[i].arch.clone());
+    }
+    out
 }

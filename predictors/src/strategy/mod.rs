@@ -101,6 +101,25 @@ fn default_samples() -> usize {
     64
 }
 
+/// Checks the settings every guided strategy has: `n_init`, the acquisition,
+/// the model, and `pretrain` (only with an MLP).
+pub(crate) fn validate_common(
+    n_init: usize,
+    acquisition: &Acquisition,
+    model: &ModelConfig,
+    pretrain: usize,
+) -> Result<()> {
+    crate::error::check(n_init >= 2, "n_init", n_init, "an integer >= 2")?;
+    acquisition.validate()?;
+    crate::error::check(
+        pretrain == 0 || matches!(model, ModelConfig::Mlp(_)),
+        "pretrain",
+        pretrain,
+        "0 unless model.kind = \"mlp\"",
+    )?;
+    model.validate()
+}
+
 impl Acquisition {
     /// Checks the values (`acquisition.kappa`, `acquisition.samples`).
     pub fn validate(&self) -> Result<()> {
@@ -465,6 +484,46 @@ impl<S: GuidedSpace> Guide<S> {
             out.push(s.arch);
         }
         out
+    }
+
+    /// One ask of a guided strategy: uniform random architectures until
+    /// `n_init` results are in; then refit, generate candidates with
+    /// `candidates(guide, space, rng)`, pick `n` by `acq`, and top up with random
+    /// unseen architectures when fewer are left (or a refit failed: its error is
+    /// returned). Every returned architecture is marked proposed.
+    pub fn ask(
+        &mut self,
+        space: &S,
+        n: usize,
+        n_init: usize,
+        acq: Acquisition,
+        rng: &mut dyn RngCore,
+        candidates: impl FnOnce(&mut Self, &S, &mut dyn RngCore) -> Vec<S::Arch>,
+    ) -> (Vec<S::Arch>, Option<crate::error::PredictorError>) {
+        let told = self.history.iter().filter(|h| h.objectives.is_some()).count();
+        let mut out = Vec::new();
+        let mut error = None;
+        if told >= n_init {
+            let seed = rng.next_u64();
+            match self.refit(space, seed) {
+                Ok(()) if self.ready() => {
+                    let cands = candidates(self, space, rng);
+                    out = self.select(space, cands, n, acq, rng);
+                }
+                Ok(()) => {}
+                Err(e) => error = Some(e),
+            }
+            if out.len() < n {
+                self.propose(&out);
+                let more = self.random(space, n - out.len(), rng);
+                out.extend(more);
+            }
+        } else {
+            let want = n.min(n_init - told).max(1);
+            out = self.random(space, want, rng);
+        }
+        self.propose(&out);
+        (out, error)
     }
 
     /// Up to `n` random unseen architectures.
