@@ -3,4 +3,5 @@
 mod bad_config;
 mod nb201_search;
 mod predictors;
+mod table_search;
 mod training;

@@ -1,45 +1,17 @@
 //! Searches on the whole NAS-Bench-201 table, where the true front is known.
 
+use super::table_search::{search, table_config};
 use experiments::config::{ExperimentConfig, StrategyConfig};
 use experiments::hv::{HvScale, feasible_points, front_of};
-use experiments::setup::{build_evaluators, build_strategy};
-use nas_core::{Search, SearchConfig, Trial};
-use search_spaces::nb201::Nb201Space;
-use std::sync::Arc;
+use nas_core::Trial;
 
 fn config(strategy: &str, budget: usize, constraints: &str) -> ExperimentConfig {
-    let text = format!(
-        r#"
-name = "t"
-budget = {budget}
-batch_size = 10
-constraints = [{constraints}]
-[space]
-kind = "nb201"
-[strategy]
-kind = "{strategy}"
-[[objectives]]
-metric = "accuracy"
-[[objectives]]
-metric = "latency_ms"
-[[evaluators]]
-kind = "table"
-accuracy = "cifar10_test_acc"
-device = "fpga"
-"#
-    );
-    ExperimentConfig::from_toml(&text, "test.toml").expect("valid config")
+    table_config(strategy, budget, 10, "fpga", constraints)
 }
 
 fn run(cfg: &ExperimentConfig, seed: u64) -> (Vec<Trial>, Option<Vec<Vec<f64>>>) {
-    let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
-    let evals = build_evaluators(cfg, &space, None).expect("evaluators");
-    let mut strategy = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &cfg.problem());
-    let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-    let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &cfg.problem(), sc)
-        .run(strategy.as_mut())
-        .expect("search");
-    (out.trials, evals.true_front)
+    let (trials, evals) = search(cfg, seed);
+    (trials, evals.true_front)
 }
 
 fn sorted(mut v: Vec<Vec<f64>>) -> Vec<Vec<f64>> {

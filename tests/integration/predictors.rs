@@ -4,45 +4,23 @@
 //! guarantees and conservative quality bounds (the exact commands of the full
 //! measurements are in the predictors crate docs and the issue report).
 
+use super::table_search::{search, table_config};
 use ::predictors::eval::{fit_and_measure, train_split};
 use ::predictors::{FeatureConfig, ModelConfig};
 use experiments::config::ExperimentConfig;
-use experiments::setup::{build_evaluators, build_strategy};
-use nas_core::{EncodingKind, MetricTable, Search, SearchConfig, SearchSpace, Trial};
+use experiments::setup::build_evaluators;
+use nas_core::{EncodingKind, MetricTable, SearchSpace, Trial};
 use search_spaces::nb201::Nb201Space;
 use std::sync::Arc;
 
 fn config(strategy: &str, budget: usize, device: &str) -> ExperimentConfig {
-    let text = format!(
-        r#"
-name = "t"
-budget = {budget}
-batch_size = 5
-[space]
-kind = "nb201"
-[strategy]
-kind = "{strategy}"
-[[objectives]]
-metric = "accuracy"
-[[objectives]]
-metric = "latency_ms"
-[[evaluators]]
-kind = "table"
-accuracy = "cifar10_test_acc"
-device = "{device}"
-"#
-    );
-    ExperimentConfig::from_toml(&text, "test.toml").expect("valid config")
+    table_config(strategy, budget, 5, device, "")
 }
 
 fn run(cfg: &ExperimentConfig, seed: u64) -> Vec<Trial> {
-    let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
-    let evals = build_evaluators(cfg, &space, None).expect("evaluators");
+    let (trials, evals) = search(cfg, seed);
     assert!(evals.cheap.is_some(), "the table's latency is a cheap evaluator");
-    let problem = cfg.problem();
-    let mut strategy = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &problem);
-    let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-    Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc).run(strategy.as_mut()).expect("search").trials
+    trials
 }
 
 #[test]
