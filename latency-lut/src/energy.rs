@@ -309,11 +309,12 @@ impl CostModel for EnergyModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use nas_core::OpKind;
 
-    fn round() -> Technology {
+    /// A technology with round energies, for hand-checked figures.
+    pub(crate) fn round() -> Technology {
         Technology {
             name: "round".into(),
             int_ref_bits: 8,

@@ -384,21 +384,7 @@ impl CostModel for SystolicArray {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn round() -> Technology {
-        Technology {
-            name: "round".into(),
-            int_ref_bits: 8,
-            int_mult_pj: 1.0,
-            int_add_pj: 0.5,
-            fp32_mult_pj: 4.0,
-            fp32_add_pj: 1.0,
-            rf_pj_per_bit: 0.01,
-            noc_pj_per_bit: 0.02,
-            buffer_pj_per_bit: 0.1,
-            dram_pj_per_bit: 1.0,
-        }
-    }
+    use crate::energy::tests::round;
 
     fn array(dataflow: Dataflow) -> SystolicArray {
         SystolicArray::new(SystolicConfig {

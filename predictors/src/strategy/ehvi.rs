@@ -77,13 +77,6 @@ impl Front2 {
         Front2 { points: front, reference }
     }
 
-    /// Adds a point (Kriging believer: a picked candidate at its predicted mean).
-    pub fn push(&mut self, point: [f64; 2]) {
-        let mut all: Vec<Vec<f64>> = self.points.iter().map(|p| p.to_vec()).collect();
-        all.push(point.to_vec());
-        *self = Front2::new(&all, self.reference);
-    }
-
     /// The segments `(width, level)` of `[x, ref_x)` with the front's attained
     /// second coordinate on each (the reference where nothing attains).
     fn segments(&self, x: f64) -> Vec<(f64, f64)> {
