@@ -264,7 +264,10 @@ fn summary(s: &crate::runner::RunSummary) {
 fn list() -> Result<()> {
     println!("spaces:      nb201 (NAS-Bench-201 cells, 15,625), darts (DARTS normal + reduction cells)");
     println!("strategies:  {}", STRATEGIES.join(", "));
-    println!("evaluators:  table (benchmark CSV), train (burn training), analytical (params/FLOPs/MACs/BitOps/memory)");
+    println!(
+        "evaluators:  table (benchmark CSV), train (burn training), analytical (params/FLOPs/MACs/BitOps/memory), \
+         predictor (a file of `hwnas predictor fit`)"
+    );
     println!(
         "hardware:    lut (measured latency table, `hwnas lut build`), measured (end-to-end timing), \
          energy (technologies: {}), systolic (dataflows ws, os, rs), device (NB201 table columns below)",
@@ -294,7 +297,7 @@ fn bench(steps: usize) -> Result<()> {
 /// `hwnas predictor ...` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum PredictorCommand {
-    /// Learning curves of accuracy predictors on the benchmark table: mean ± std
+    /// Learning curves of accuracy (or latency) predictors on the benchmark table: mean ± std
     /// of Kendall tau, Spearman, Pearson, RMSE and top-1% precision per model and
     /// training size, measured on all other architectures; plots Kendall tau
     /// against the training size.
@@ -302,7 +305,7 @@ pub enum PredictorCommand {
         /// Search space (its benchmark table is used).
         #[arg(long, default_value = "nb201")]
         space: String,
-        /// Accuracy target: cifar10, cifar100, imagenet16_120 or a table column.
+        /// Target: cifar10, cifar100, imagenet16_120 (accuracy), a device such as fpga (its latency in ms), or a table column.
         #[arg(long, default_value = "cifar10")]
         target: String,
         /// Comma-separated training sizes.
@@ -318,10 +321,10 @@ pub enum PredictorCommand {
             default_value = "ridge,random_forest,gradient_boosting,gaussian_process,mlp,mlp_ensemble"
         )]
         models: Vec<String>,
-        /// Encoding: one_hot, adjacency_ops, path or path_stats.
+        /// Encoding: one_hot, adjacency_ops, path, path_stats or none (free features only).
         #[arg(long, default_value = "path_stats")]
         encoding: String,
-        /// Comma-separated free features (params, flops); empty for none.
+        /// Comma-separated free features (params, flops, layers); empty for none.
         #[arg(long, value_delimiter = ',', default_value = "params,flops")]
         free: Vec<String>,
         /// FBNetV3-style pretraining: also report `mlp_pretrained`, pretrained on
@@ -370,24 +373,25 @@ pub enum PredictorCommand {
         #[arg(long, default_value = "runs/predictor-transfer")]
         out: PathBuf,
     },
-    /// Fits an accuracy predictor on (a split of) the benchmark table and saves it
-    /// as versioned JSON (format in the predictors crate's `store` docs); prints
+    /// Fits an accuracy or latency predictor on (a split of) the benchmark table
+    /// and saves it as versioned JSON (format in the predictors crate's `store`
+    /// docs), for `predict` or a config's `kind = "predictor"` evaluator; prints
     /// its Kendall tau on the other architectures.
     Fit {
         /// Search space (its benchmark table is used).
         #[arg(long, default_value = "nb201")]
         space: String,
-        /// Accuracy target: cifar10, cifar100, imagenet16_120 or a table column.
+        /// Target: cifar10, cifar100, imagenet16_120 (accuracy), a device such as fpga (its latency in ms), or a table column.
         #[arg(long, default_value = "cifar10")]
         target: String,
         /// Model: ridge, random_forest, gradient_boosting, gaussian_process, mlp
         /// or mlp_ensemble.
         #[arg(long, default_value = "gradient_boosting")]
         model: String,
-        /// Encoding: one_hot, adjacency_ops, path or path_stats.
+        /// Encoding: one_hot, adjacency_ops, path, path_stats or none (free features only).
         #[arg(long, default_value = "path_stats")]
         encoding: String,
-        /// Comma-separated free features (params, flops); empty for none.
+        /// Comma-separated free features (params, flops, layers); empty for none.
         #[arg(long, value_delimiter = ',', default_value = "params,flops")]
         free: Vec<String>,
         /// Training architectures drawn from the table (0 = all).
@@ -417,8 +421,9 @@ fn parse_free(free: &[String]) -> Result<Vec<predictors::FreeFeature>> {
     free.iter()
         .filter(|f| !f.trim().is_empty())
         .map(|f| {
-            predictors::FreeFeature::from_name(f)
-                .with_context(|| format!("--free: unknown feature `{f}`; allowed: params, flops"))
+            predictors::FreeFeature::from_name(f).with_context(|| {
+                format!("--free: unknown feature `{f}`; allowed: {}", predictors::FreeFeature::names())
+            })
         })
         .collect()
 }

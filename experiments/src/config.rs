@@ -297,6 +297,14 @@ pub enum EvaluatorConfig {
         /// Device name (see `hwnas list`).
         name: String,
     },
+    /// One metric from a predictor saved by `hwnas predictor fit` (e.g. a
+    /// latency predictor on layer features); free, like the cost models.
+    Predictor {
+        /// The predictor file (relative paths are relative to the config file).
+        path: PathBuf,
+        /// The metric its predictions give, e.g. `latency_ms` or `accuracy`.
+        metric: String,
+    },
 }
 
 fn default_table() -> String {
@@ -322,7 +330,7 @@ fn default_array_buffer() -> f64 {
 }
 
 /// Kinds of evaluators (for messages).
-pub const EVALUATOR_KINDS: &str = "table, train, analytical, lut, measured, energy, systolic, device";
+pub const EVALUATOR_KINDS: &str = "table, train, analytical, lut, measured, energy, systolic, device, predictor";
 fn default_val() -> f64 {
     0.2
 }
@@ -565,6 +573,14 @@ impl ExperimentConfig {
                         return Err(err(&f("name"), "empty; give a device, e.g. \"pixel3\" (see `hwnas list`)".into()));
                     }
                 }
+                EvaluatorConfig::Predictor { path, metric } => {
+                    if path.as_os_str().is_empty() {
+                        return Err(err(&f("path"), "empty; give a file written by `hwnas predictor fit`".into()));
+                    }
+                    if let Err(e) = metric.parse::<Metric>() {
+                        return Err(err(&f("metric"), e.to_string()));
+                    }
+                }
             }
         }
         if self.output.verify
@@ -620,6 +636,7 @@ impl ExperimentConfig {
                     out.push(Metric::LatencyMs)
                 }
                 EvaluatorConfig::Energy { .. } => out.push(Metric::EnergyMj),
+                EvaluatorConfig::Predictor { metric, .. } => out.extend(metric.parse::<Metric>().ok()),
                 EvaluatorConfig::Systolic { .. } => {
                     if let Ok(a) = e.systolic() {
                         out.extend(nas_core::CostModel::provides(&a))

@@ -471,6 +471,7 @@ pub fn latency_source(cfg: &ExperimentConfig) -> Result<LatencySource> {
     let last = cfg.evaluators.iter().rev().find(|e| {
         matches!(e, EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. })
             || matches!(e, EvaluatorConfig::Table { device: Some(_), .. })
+            || matches!(e, EvaluatorConfig::Predictor { metric, .. } if metric == "latency_ms")
             || e.systolic().is_ok_and(|a| nas_core::CostModel::provides(&a).contains(&Metric::LatencyMs))
     });
     match last {
@@ -488,6 +489,12 @@ pub fn latency_source(cfg: &ExperimentConfig) -> Result<LatencySource> {
             protocol: protocol(1, 1),
             same_machine: false,
         }),
+        Some(EvaluatorConfig::Predictor { path, .. }) => bail!(
+            "latency_ms of this run comes from the learned predictor {}: its errors are measured when it is fitted \
+             (`hwnas predictor fit` prints its Kendall tau); `hwnas verify` checks runs that used a latency table \
+             (kind = \"lut\"), a model (kind = \"systolic\") or measurements",
+            path.display()
+        ),
         Some(EvaluatorConfig::Device { name } | EvaluatorConfig::Table { device: Some(name), .. }) => bail!(
             "latency_ms of this run comes from the `{name}` column of a benchmark table: that device is not this \
              machine, so re-measuring here would compare different hardware. `hwnas verify` checks runs that used \

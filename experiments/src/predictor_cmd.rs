@@ -65,10 +65,16 @@ pub(crate) fn nb201(space: &str) -> Result<(Nb201Space, MetricTable)> {
 
 /// The table column of an accuracy target (`cifar10` or a column name).
 pub(crate) fn target_column(table: &MetricTable, target: &str) -> Result<usize> {
-    let name = if table.column(target).is_ok() { target.to_string() } else { format!("{target}_test_acc") };
-    table
-        .column(&name)
-        .with_context(|| format!("--target {target}: accuracy columns are {}", table.accuracy_columns().join(", ")))
+    [target.to_string(), format!("{target}_test_acc"), format!("{target}_ms")]
+        .iter()
+        .find_map(|name| table.column(name).ok())
+        .with_context(|| {
+            format!(
+                "--target {target}: give an accuracy column ({}) or a device ({}), or any column of the table",
+                table.accuracy_columns().join(", "),
+                table.devices().join(", ")
+            )
+        })
 }
 
 /// Runs `predictor eval`; returns the printed table.
@@ -187,12 +193,12 @@ fn pretrained_curve(
     progress: impl FnMut(&str, usize, u64),
 ) -> Result<Vec<CurvePoint>> {
     let unlabelled = train_split(names.len(), opts.pretrain.min(names.len()), u64::MAX);
-    let free_fc = FeatureConfig { encoding: opts.encoding, free: FreeFeature::ALL.to_vec(), cheap: vec![] };
+    let free_fc = FeatureConfig { encoding: opts.encoding, free: FreeFeature::SCALAR.to_vec(), cheap: vec![] };
     let mut xu = Vec::with_capacity(unlabelled.len());
     let mut free = Vec::with_capacity(unlabelled.len());
     for &i in &unlabelled {
         let f = free_fc.features(space, &space.parse(&names[i])?).context("the space lacks this encoding")?;
-        free.push(f[f.len() - FreeFeature::ALL.len()..].to_vec());
+        free.push(f[f.len() - FreeFeature::SCALAR.len()..].to_vec());
         xu.push(x[i].clone());
     }
     let cfg = predictors::model::MlpConfig::default();

@@ -47,26 +47,12 @@ pub struct FitOptions {
 }
 
 fn metadata_get<'a>(saved: &'a SavedPredictor, key: &str, path: &Path) -> Result<&'a str> {
-    saved.metadata.get(key).map(String::as_str).with_context(|| {
-        format!("{}: metadata field `{key}` missing (written by `hwnas predictor fit`?)", path.display())
-    })
+    Ok(saved.metadata_field(key, path)?)
 }
 
 /// The features a saved predictor expects, from its metadata.
 pub fn feature_config_of(saved: &SavedPredictor, path: &Path) -> Result<FeatureConfig> {
-    let encoding: EncodingKind = metadata_get(saved, "encoding", path)?
-        .parse()
-        .with_context(|| format!("{}: metadata field `encoding`", path.display()))?;
-    let free = metadata_get(saved, "free", path)?
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            FreeFeature::from_name(s).with_context(|| {
-                format!("{}: metadata field `free`: unknown feature `{s}`; allowed: params, flops", path.display())
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(FeatureConfig { encoding, free, cheap: vec![] })
+    Ok(saved.feature_config(path)?)
 }
 
 fn features_of(space: &Nb201Space, fc: &FeatureConfig, notation: &str) -> Result<Vec<f64>> {

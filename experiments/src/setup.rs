@@ -49,7 +49,7 @@ pub fn resolve_paths(cfg: &mut ExperimentConfig, base: &Path) {
                 *path = resolve(base, Path::new(path)).display().to_string();
             }
             EvaluatorConfig::Train { path: Some(p), .. } => *p = resolve(base, p),
-            EvaluatorConfig::Lut { path, .. } => *path = resolve(base, path),
+            EvaluatorConfig::Lut { path, .. } | EvaluatorConfig::Predictor { path, .. } => *path = resolve(base, path),
             _ => {}
         }
     }
@@ -189,6 +189,13 @@ pub fn build_evaluators<S: RunnableSpace>(
             EvaluatorConfig::Systolic { .. } => {
                 let model = e.systolic().map_err(anyhow::Error::msg).with_context(ctx)?;
                 parts.push(Arc::new(CostEvaluator::new(space.clone(), Arc::new(model))));
+            }
+            EvaluatorConfig::Predictor { path, metric } => {
+                let metric: Metric = metric.parse().with_context(ctx)?;
+                let saved = predictors::SavedPredictor::load(path).with_context(ctx)?;
+                let eval =
+                    predictors::PredictorEvaluator::from_saved(space.clone(), saved, metric, path).with_context(ctx)?;
+                parts.push(Arc::new(eval));
             }
             EvaluatorConfig::Device { name } => {
                 let table = Arc::new(MetricTable::load(builtin_nb201_table(), space.as_ref()).with_context(ctx)?);

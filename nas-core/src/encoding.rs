@@ -30,20 +30,29 @@ pub enum EncodingKind {
     /// training cells: Kendall tau 0.78 with gradient boosting against 0.66 on
     /// adjacency + ops alone).
     PathStats,
+    /// No encoding (an empty vector): a predictor that sees only free features,
+    /// e.g. a latency predictor on layer features.
+    None,
 }
 
 impl EncodingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EncodingKind; 4] =
-        [EncodingKind::OneHot, EncodingKind::AdjacencyOps, EncodingKind::Path, EncodingKind::PathStats];
+    pub const ALL: [EncodingKind; 5] = [
+        EncodingKind::OneHot,
+        EncodingKind::AdjacencyOps,
+        EncodingKind::Path,
+        EncodingKind::PathStats,
+        EncodingKind::None,
+    ];
 
-    /// The config name (`one_hot`, `adjacency_ops`, `path`, `path_stats`).
+    /// The config name (`one_hot`, `adjacency_ops`, `path`, `path_stats`, `none`).
     pub fn name(self) -> &'static str {
         match self {
             EncodingKind::OneHot => "one_hot",
             EncodingKind::AdjacencyOps => "adjacency_ops",
             EncodingKind::Path => "path",
             EncodingKind::PathStats => "path_stats",
+            EncodingKind::None => "none",
         }
     }
 }

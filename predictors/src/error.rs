@@ -87,6 +87,25 @@ pub enum PredictorError {
         /// Version this build reads.
         supported: u64,
     },
+    /// A predictor file's metadata lacks a field or has a bad value in it.
+    #[error("{path}: metadata field `{field}`: {reason}")]
+    Metadata {
+        /// The file.
+        path: PathBuf,
+        /// The metadata key.
+        field: String,
+        /// What is wrong, with the allowed values.
+        reason: String,
+    },
+    /// A saved predictor does not fit the setting it is used in (another space,
+    /// features of another length).
+    #[error("{path}: {reason}")]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        reason: String,
+    },
 }
 
 /// Result alias of this crate.

@@ -1,10 +1,12 @@
 //! Feature vectors of architectures: an encoding plus optional free features.
 //!
 //! "Free" features cost no training: parameters and FLOPs from the layer-level
-//! lowering ([`AnalyticalCost`]), and the metrics of cheap evaluators such as a
+//! lowering ([`AnalyticalCost`]), [layer features](crate::layer_features) (per
+//! layer kind: count, FLOPs, activation bytes), and the metrics of cheap evaluators such as a
 //! latency table or LUT ([`FeatureConfig::cheap`], filled in by the guided
 //! strategies, which hold those evaluators; see [`FeatureConfig::with_extra`]).
 
+use crate::layer_features::layer_features;
 use nas_core::{AnalyticalCost, CostModel, EncodingKind, Metric, MultiEncode, ToNetworkSpec};
 use serde::{Deserialize, Serialize};
 
@@ -16,18 +18,32 @@ pub enum FreeFeature {
     Params,
     /// log10 of the FLOPs per sample.
     Flops,
+    /// The [layer features](crate::layer_features::layer_features) of the
+    /// network: per layer kind, the count, MFLOPs and activation megabytes
+    /// ([`LAYER_FEATURES_LEN`](crate::layer_features::LAYER_FEATURES_LEN) values).
+    Layers,
 }
 
 impl FreeFeature {
     /// Every free feature.
-    pub const ALL: [FreeFeature; 2] = [FreeFeature::Params, FreeFeature::Flops];
+    pub const ALL: [FreeFeature; 3] = [FreeFeature::Params, FreeFeature::Flops, FreeFeature::Layers];
 
-    /// The name (`params`, `flops`).
+    /// The one-number free features (log10 params and FLOPs): the default, and
+    /// the targets of FBNetV3-style pretraining.
+    pub const SCALAR: [FreeFeature; 2] = [FreeFeature::Params, FreeFeature::Flops];
+
+    /// The name (`params`, `flops`, `layers`).
     pub fn name(self) -> &'static str {
         match self {
             FreeFeature::Params => "params",
             FreeFeature::Flops => "flops",
+            FreeFeature::Layers => "layers",
         }
+    }
+
+    /// Every name, comma-separated (for error messages).
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
     }
 
     /// Looks a feature up by name.
@@ -35,10 +51,11 @@ impl FreeFeature {
         Self::ALL.into_iter().find(|f| f.name() == s.trim())
     }
 
-    fn metric(self) -> Metric {
+    fn metric(self) -> Option<Metric> {
         match self {
-            FreeFeature::Params => Metric::Params,
-            FreeFeature::Flops => Metric::Flops,
+            FreeFeature::Params => Some(Metric::Params),
+            FreeFeature::Flops => Some(Metric::Flops),
+            FreeFeature::Layers => None,
         }
     }
 }
@@ -60,7 +77,7 @@ pub struct FeatureConfig {
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        FeatureConfig { encoding: EncodingKind::PathStats, free: FreeFeature::ALL.to_vec(), cheap: Vec::new() }
+        FeatureConfig { encoding: EncodingKind::PathStats, free: FreeFeature::SCALAR.to_vec(), cheap: Vec::new() }
     }
 }
 
@@ -70,9 +87,13 @@ impl FeatureConfig {
     pub fn features<S: MultiEncode + ToNetworkSpec>(&self, space: &S, arch: &S::Arch) -> Option<Vec<f64>> {
         let mut v: Vec<f64> = space.encode_with(arch, self.encoding)?.into_iter().map(f64::from).collect();
         if !self.free.is_empty() {
-            let cost = AnalyticalCost.cost(&space.network_spec(arch)).ok()?;
+            let spec = space.network_spec(arch);
+            let cost = AnalyticalCost.cost(&spec).ok()?;
             for f in &self.free {
-                v.push(cost.get(&f.metric()).map_or(0.0, |x| x.max(1.0).log10()));
+                match f.metric() {
+                    Some(m) => v.push(cost.get(&m).map_or(0.0, |x| x.max(1.0).log10())),
+                    None => v.extend(layer_features(&spec)),
+                }
             }
         }
         Some(v)

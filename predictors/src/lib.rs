@@ -8,12 +8,16 @@
 //!   forest, gradient-boosted trees, Gaussian process, burn MLP, MLP ensemble), and
 //!   the closed sums [`ModelConfig`] / [`Model`].
 //! - [`features`]: feature vectors = a [`nas_core::EncodingKind`] encoding plus
-//!   free features (params, FLOPs, cheap metrics).
+//!   free features (params, FLOPs, layer features, cheap metrics).
+//! - [`layer_features`]: a fixed-length summary of a network's layers by kind
+//!   (count, FLOPs, activation bytes), for latency predictors on any space.
 //! - [`metrics`]: Kendall tau, Spearman, Pearson, RMSE, top-k precision.
 //! - [`pretrain`]: FBNetV3-style pretraining of the MLP on free features of
 //!   unlabelled architectures, then fine-tuning.
 //! - [`transfer`]: few-shot latency transfer to a new device.
 //! - [`store`]: versioned JSON save/load.
+//! - [`evaluator`]: a fitted predictor as a free [`nas_core::Evaluator`] (e.g. a
+//!   latency predictor as a run's hardware objective).
 //! - [`strategy`]: predictor-guided [`nas_core::SearchStrategy`]s, BANANAS-style and
 //!   LINAS-style.
 //!
@@ -23,7 +27,9 @@
 
 pub mod error;
 pub mod eval;
+pub mod evaluator;
 pub mod features;
+pub mod layer_features;
 pub mod metrics;
 pub mod model;
 pub mod pretrain;
@@ -32,6 +38,7 @@ pub mod strategy;
 pub mod transfer;
 
 pub use error::{PredictorError, Result};
+pub use evaluator::PredictorEvaluator;
 pub use features::{FeatureConfig, FreeFeature};
 pub use metrics::{Quality, kendall_tau, pearson, precision_at_k, rmse, spearman};
 pub use model::{Fit, Model, ModelConfig, Predict, Prediction};

@@ -26,12 +26,17 @@
 //!   target mean and std, `layers` of `{d_in, d_out, w (row-major d_in x d_out), b}`
 //!   with ReLU between them; MLP ensemble: `weights` is a list of MLPs.
 //! - `metadata` is free text (string to string) the writer wants to keep beside
-//!   the model, e.g. the features it expects.
+//!   the model. `hwnas predictor fit` writes `space` (the space name), `target`
+//!   (the predicted column), `encoding` (an [`EncodingKind`] name) and `free`
+//!   (comma-separated [`FreeFeature`] names): what
+//!   [`SavedPredictor::feature_config`] rebuilds the features from.
 //! - A reader refuses a file whose `format` is not `hwnas-predictor` and one whose
 //!   `schema_version` differs from [`SCHEMA_VERSION`], naming both versions.
 
 use crate::error::{PredictorError, Result};
+use crate::features::{FeatureConfig, FreeFeature};
 use crate::model::Model;
+use nas_core::EncodingKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -98,6 +103,33 @@ impl SavedPredictor {
         std::fs::rename(&tmp, path).map_err(io)
     }
 
+    /// A metadata value; `path` names the file in the error when it is missing.
+    pub fn metadata_field(&self, field: &str, path: &Path) -> Result<&str> {
+        self.metadata.get(field).map(String::as_str).ok_or_else(|| PredictorError::Metadata {
+            path: path.into(),
+            field: field.into(),
+            reason: "missing (files written by `hwnas predictor fit` have it)".into(),
+        })
+    }
+
+    /// The features the model expects, from the `encoding` and `free` metadata.
+    pub fn feature_config(&self, path: &Path) -> Result<FeatureConfig> {
+        let bad =
+            |field: &str, reason: String| PredictorError::Metadata { path: path.into(), field: field.into(), reason };
+        let encoding: EncodingKind =
+            self.metadata_field("encoding", path)?.parse().map_err(|e| bad("encoding", format!("{e}")))?;
+        let free = self
+            .metadata_field("free", path)?
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                FreeFeature::from_name(s)
+                    .ok_or_else(|| bad("free", format!("unknown feature `{s}`; allowed: {}", FreeFeature::names())))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(FeatureConfig { encoding, free, cheap: Vec::new() })
+    }
+
     /// Reads a file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| PredictorError::Io { path: path.into(), source })?;
@@ -159,5 +191,25 @@ mod tests {
         assert!(matches!(SavedPredictor::from_json(&other, Path::new("p")), Err(PredictorError::Format { .. })));
         let broken = text.replace("\"kind\":\"ridge\"", "\"kind\":\"svm\"");
         assert!(SavedPredictor::from_json(&broken, Path::new("p")).is_err());
+    }
+
+    #[test]
+    fn the_feature_config_comes_from_the_metadata_with_clear_errors() {
+        let (x, y) = toy_data(20, 2, 1);
+        let model = ModelConfig::by_name("ridge").expect("known").fit(&x, &y, 0).expect("fit");
+        let meta = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let path = Path::new("lat.json");
+        let ok = SavedPredictor::new(model.clone(), meta(&[("encoding", "none"), ("free", "layers,params")]));
+        let fc = ok.feature_config(path).expect("valid");
+        assert_eq!(fc.encoding, EncodingKind::None);
+        assert_eq!(fc.free, vec![FreeFeature::Layers, FreeFeature::Params]);
+        let missing = SavedPredictor::new(model.clone(), meta(&[("free", "")]));
+        let msg = missing.feature_config(path).expect_err("no encoding").to_string();
+        assert!(msg.contains("lat.json") && msg.contains("`encoding`") && msg.contains("missing"), "{msg}");
+        let unknown = SavedPredictor::new(model, meta(&[("encoding", "path"), ("free", "macs")]));
+        let msg = unknown.feature_config(path).expect_err("unknown free").to_string();
+        assert!(msg.contains("`free`") && msg.contains("macs") && msg.contains("params, flops, layers"), "{msg}");
     }
 }

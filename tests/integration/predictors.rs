@@ -301,3 +301,87 @@ fn linas_with_a_pretrained_mlp_never_repeats_and_is_reproducible() {
     let err = ExperimentConfig::from_toml(&text, "p.toml").expect_err("refused");
     assert!(err.to_string().contains("pretrain"), "{err}");
 }
+
+#[test]
+fn a_latency_predictor_on_layer_features_drives_a_search_as_its_hardware_objective() {
+    use experiments::predictor_store_cmd::{FitOptions, fit};
+    // fpga latency on NB201 is a sum of per-op costs, so a ridge on the layer
+    // features (per layer kind: count, FLOPs, activation bytes) of 20 measured
+    // cells ranks all others almost exactly (measured: tau 0.990).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("fpga.json");
+    let opts = FitOptions {
+        space: "nb201".into(),
+        target: "fpga".into(),
+        model: "ridge".into(),
+        encoding: EncodingKind::None,
+        free: vec![::predictors::FreeFeature::Layers],
+        train_size: 20,
+        seed: 1,
+        out: file.clone(),
+    };
+    let summary = fit(&opts).expect("fit");
+    assert!(summary.contains("fpga_ms") && summary.contains("none+layers"), "{summary}");
+    let tau: f64 = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("Kendall tau on the other 15605 architectures: "))
+        .expect("tau line")
+        .parse()
+        .expect("number");
+    assert!(tau > 0.98, "{summary}");
+
+    // The saved predictor is a config evaluator: latency from it, accuracy from the table.
+    let config_text = |path: &str, metric: &str, space: &str| {
+        format!(
+            r#"
+name = "p"
+budget = 30
+[space]
+kind = "{space}"
+[strategy]
+kind = "linas"
+[[objectives]]
+metric = "accuracy"
+[[objectives]]
+metric = "latency_ms"
+[[evaluators]]
+kind = "table"
+accuracy = "cifar10_test_acc"
+[[evaluators]]
+kind = "predictor"
+path = "{path}"
+metric = "{metric}"
+"#
+        )
+    };
+    let path = file.display().to_string();
+    let cfg = ExperimentConfig::from_toml(&config_text(&path, "latency_ms", "nb201"), "p.toml").expect("valid");
+    let (trials, evals) = search(&cfg, 4);
+    assert!(evals.cheap.is_some(), "a predictor is a cheap evaluator");
+    assert_eq!(trials.len(), 30);
+    let space = Nb201Space::default();
+    let table = MetricTable::load(experiments::setup::builtin_nb201_table(), &space).expect("table");
+    let col = table.column("fpga_ms").expect("column");
+    for t in &trials {
+        let measured = table.rows().find(|(n, _)| *n == t.arch.as_str()).expect("in the table").1[col];
+        let predicted = t.metrics[&nas_core::Metric::LatencyMs];
+        assert!((predicted - measured).abs() < 0.05 * measured + 0.05, "{}: {predicted} vs {measured}", t.arch);
+    }
+
+    // Bad input: an unknown metric names the field; a missing file names the
+    // evaluator and the path; a file fitted on another space is refused.
+    let err = ExperimentConfig::from_toml(&config_text(&path, "speed", "nb201"), "p.toml").expect_err("bad metric");
+    let msg = err.to_string();
+    assert!(msg.contains("evaluators[1].metric") && msg.contains("speed") && msg.contains("latency_ms"), "{msg}");
+    let missing = dir.path().join("missing.json").display().to_string();
+    let cfg = ExperimentConfig::from_toml(&config_text(&missing, "latency_ms", "nb201"), "p.toml").expect("valid");
+    let nb = Arc::new(Nb201Space::new(Default::default()).expect("space"));
+    let msg = format!("{:#}", build_evaluators(&cfg, &nb, None).err().expect("missing file"));
+    assert!(msg.contains("evaluators[1]") && msg.contains("missing.json"), "{msg}");
+    let darts = Arc::new(search_spaces::darts::DartsSpace::new(Default::default()).expect("space"));
+    let mut cfg = ExperimentConfig::from_toml(&config_text(&path, "latency_ms", "nb201"), "p.toml").expect("valid");
+    cfg.evaluators.remove(0);
+    cfg.objectives.remove(0);
+    let msg = format!("{:#}", build_evaluators(&cfg, &darts, None).err().expect("other space"));
+    assert!(msg.contains("fitted on the `nb201` space") && msg.contains("darts"), "{msg}");
+}

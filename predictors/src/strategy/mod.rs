@@ -215,7 +215,7 @@ impl<S: GuidedSpace> Guide<S> {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
         let targets = FeatureConfig {
             encoding: self.features.encoding,
-            free: crate::features::FreeFeature::ALL.to_vec(),
+            free: crate::features::FreeFeature::SCALAR.to_vec(),
             cheap: Vec::new(),
         };
         let (mut xu, mut free) = (Vec::new(), Vec::new());
@@ -223,7 +223,7 @@ impl<S: GuidedSpace> Guide<S> {
             let a = space.sample(&mut rng);
             if let (Some(f), Some(t)) = (self.features_of(space, &a), targets.features(space, &a)) {
                 xu.push(f);
-                free.push(t[t.len() - crate::features::FreeFeature::ALL.len()..].to_vec());
+                free.push(t[t.len() - crate::features::FreeFeature::SCALAR.len()..].to_vec());
             }
         }
         self.pretrained = Some(crate::pretrain::pretrain(cfg, &xu, &free, seed)?);

@@ -142,8 +142,10 @@ impl MultiEncode for DartsSpace {
     }
 
     fn encode_with(&self, arch: &Self::Arch, kind: EncodingKind) -> Option<Vec<f32>> {
-        if kind == EncodingKind::OneHot {
-            return Some(self.encode(arch));
+        match kind {
+            EncodingKind::OneHot => return Some(self.encode(arch)),
+            EncodingKind::None => return Some(Vec::new()),
+            _ => {}
         }
         let mut out = Vec::new();
         for c in CellKind::ALL {

@@ -166,6 +166,7 @@ impl MultiEncode for Nb201Space {
                 v.extend(path_stats(arch));
                 v
             }
+            EncodingKind::None => Vec::new(),
         })
     }
 }

@@ -1,0 +1,95 @@
+//! A fitted predictor used as an evaluator: free, so searches may query it as
+//! often as they like (a latency predictor as the hardware objective of a run, or
+//! an accuracy predictor for a quick first search).
+//!
+//! Configs reach it as `{ kind = "predictor", path = "fpga.json", metric =
+//! "latency_ms" }`, a file written by `hwnas predictor fit`.
+
+use crate::error::{PredictorError, Result};
+use crate::features::FeatureConfig;
+use crate::model::{Model, Predict};
+use crate::store::SavedPredictor;
+use nas_core::{EvalContext, EvalError, Evaluator, Metric, MetricMap, MultiEncode, ToNetworkSpec};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Predicts one metric of an architecture with a fitted model.
+pub struct PredictorEvaluator<S> {
+    space: Arc<S>,
+    features: FeatureConfig,
+    model: Model,
+    metric: Metric,
+    name: String,
+}
+
+impl<S: MultiEncode + ToNetworkSpec> PredictorEvaluator<S> {
+    /// `model`, which reads the `features` of an architecture of `space`, gives
+    /// `metric`; `name` appears in logs.
+    pub fn new(space: Arc<S>, model: Model, features: FeatureConfig, metric: Metric, name: impl Into<String>) -> Self {
+        PredictorEvaluator { space, features, model, metric, name: name.into() }
+    }
+
+    /// A predictor saved by `hwnas predictor fit` (its metadata names the space and
+    /// the features), giving `metric`. Refuses a file fitted on another space, and
+    /// one whose model expects another number of features than the space gives.
+    pub fn from_saved(space: Arc<S>, saved: SavedPredictor, metric: Metric, path: &Path) -> Result<Self> {
+        let fitted_on = saved.metadata_field("space", path)?;
+        if fitted_on != space.name() {
+            return Err(PredictorError::Mismatch {
+                path: path.into(),
+                reason: format!("fitted on the `{fitted_on}` space, but this run searches `{}`", space.name()),
+            });
+        }
+        let features = saved.feature_config(path)?;
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let probe = space.sample(&mut rng);
+        let width = features.features(space.as_ref(), &probe).map(|v| v.len());
+        if width != Some(saved.model.n_features()) {
+            return Err(PredictorError::Mismatch {
+                path: path.into(),
+                reason: format!(
+                    "the model reads {} features, but {} gives {} here (another space setting?)",
+                    saved.model.n_features(),
+                    features_label(&features),
+                    width.map_or_else(|| "none".to_string(), |w| w.to_string())
+                ),
+            });
+        }
+        let target = saved.metadata.get("target").cloned().unwrap_or_default();
+        let name = format!("predictor({target} -> {metric})");
+        Ok(PredictorEvaluator::new(space, saved.model, features, metric, name))
+    }
+}
+
+fn features_label(f: &FeatureConfig) -> String {
+    let mut s = f.encoding.name().to_string();
+    for x in &f.free {
+        s.push('+');
+        s.push_str(x.name());
+    }
+    s
+}
+
+impl<S: MultiEncode + ToNetworkSpec + Send + Sync> Evaluator<S::Arch> for PredictorEvaluator<S> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn provides(&self) -> Vec<Metric> {
+        vec![self.metric]
+    }
+
+    fn evaluate(&self, arch: &S::Arch, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+        let row = self.features.features(self.space.as_ref(), arch).ok_or_else(|| {
+            EvalError::failed(format!("{}: the {} encoding is not available", self.name, self.features.encoding))
+        })?;
+        let p = self.model.predict(&[row]).map_err(|e| EvalError::failed(format!("{}: {e}", self.name)))?;
+        let mut m = MetricMap::new();
+        m.insert(self.metric, p.mean[0]);
+        Ok(m)
+    }
+
+    fn is_cheap(&self) -> bool {
+        true
+    }
+}
