@@ -36,9 +36,10 @@ pub fn default_run_dir(cfg: &ExperimentConfig) -> PathBuf {
     cfg.output.runs_dir.join(format!("{}-s{}-{}", cfg.name, cfg.seed, unix_now()))
 }
 
-/// Starts a new run of `cfg` (paths already resolved) in `dir`.
+/// Starts a new run of `cfg` (paths already resolved) in `dir`. The directory is
+/// created only once the dataset, the evaluators and the strategy are built, so a
+/// config that fails there leaves nothing behind.
 pub fn run_new(cfg: &ExperimentConfig, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
-    let rd = RunDir::create(dir, &cfg.to_toml())?;
     let meta = RunMeta {
         hwnas_version: env!("CARGO_PKG_VERSION").into(),
         name: cfg.name.clone(),
@@ -50,8 +51,12 @@ pub fn run_new(cfg: &ExperimentConfig, dir: &Path, opts: &RunOptions) -> Result<
         started_unix: unix_now(),
         finished_unix: None,
     };
-    rd.write_meta(&meta)?;
-    execute(cfg, &rd, Vec::new(), meta, opts)
+    let open = || -> Result<RunDir> {
+        let rd = RunDir::create(dir, &cfg.to_toml())?;
+        rd.write_meta(&meta)?;
+        Ok(rd)
+    };
+    execute(cfg, &open, Vec::new(), meta.clone(), opts)
 }
 
 /// Resumes (or re-finishes) the run in `dir` from its recorded trials.
@@ -74,13 +79,13 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
         started_unix: unix_now(),
         finished_unix: None,
     });
-    let rd = RunDir::open(dir)?;
-    execute(&cfg, &rd, trials, meta, opts)
+    execute(&cfg, &|| RunDir::open(dir), trials, meta, opts)
 }
 
+/// Runs `cfg`; `open` gives the run directory once everything is set up.
 fn execute(
     cfg: &ExperimentConfig,
-    rd: &RunDir,
+    open: &(dyn Fn() -> Result<RunDir> + Sync),
     prior: Vec<Trial>,
     meta: RunMeta,
     opts: &RunOptions,
@@ -91,7 +96,7 @@ fn execute(
             cfg,
             space,
             data.as_ref(),
-            rd,
+            open,
             &prior,
             meta.clone(),
             opts
@@ -110,7 +115,7 @@ fn execute_in<S: RunnableSpace>(
     cfg: &ExperimentConfig,
     space: Arc<S>,
     data: Option<&crate::setup::DataSplit>,
-    rd: &RunDir,
+    open: &(dyn Fn() -> Result<RunDir> + Sync),
     prior: &[Trial],
     mut meta: RunMeta,
     opts: &RunOptions,
@@ -119,6 +124,7 @@ fn execute_in<S: RunnableSpace>(
     let problem = cfg.problem();
     let scale = evals.true_front.as_deref().and_then(HvScale::from_true_front);
     let mut strategy = build_strategy::<S>(&cfg.strategy, &evals, &problem);
+    let rd = &open()?;
     let search_cfg = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed: cfg.seed, max_idle_asks: 50 };
     let writer = TrialLogWriter::new(rd);
     let progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);

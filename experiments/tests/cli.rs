@@ -141,6 +141,23 @@ fn run_refuses_to_overwrite_and_bad_config_fails_cleanly() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("bad.toml") && e.contains("budget"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
+
+    // A config that parses but fails while its evaluators are built (a predictor
+    // file that does not exist) leaves no run directory behind.
+    let text = std::fs::read_to_string(&cfg_path).expect("config");
+    let missing = tmp.path().join("no-such-predictor.json");
+    let broken = format!(
+        "{text}\n[[evaluators]]\nkind = \"predictor\"\npath = \"{}\"\nmetric = \"energy_mj\"\n",
+        missing.display()
+    );
+    let bad = tmp.path().join("late.toml");
+    std::fs::write(&bad, broken).expect("write");
+    let never = tmp.path().join("never");
+    let o = hwnas().arg("run").arg(&bad).args(["--quiet", "--out"]).arg(&never).output().expect("run");
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("no-such-predictor.json") && e.contains("evaluators["), "{e}");
+    assert!(!never.exists(), "a failed setup must not leave {}", never.display());
 }
 
 #[test]

@@ -88,10 +88,15 @@ impl FeatureConfig {
         let mut v: Vec<f64> = space.encode_with(arch, self.encoding)?.into_iter().map(f64::from).collect();
         if !self.free.is_empty() {
             let spec = space.network_spec(arch);
-            let cost = AnalyticalCost.cost(&spec).ok()?;
+            // The analytical cost only when a one-number feature needs it.
+            let cost = if self.free.iter().any(|f| f.metric().is_some()) {
+                Some(AnalyticalCost.cost(&spec).ok()?)
+            } else {
+                None
+            };
             for f in &self.free {
                 match f.metric() {
-                    Some(m) => v.push(cost.get(&m).map_or(0.0, |x| x.max(1.0).log10())),
+                    Some(m) => v.push(cost.as_ref().and_then(|c| c.get(&m)).map_or(0.0, |x| x.max(1.0).log10())),
                     None => v.extend(layer_features(&spec)),
                 }
             }

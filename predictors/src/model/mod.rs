@@ -16,6 +16,30 @@
 //!
 //! [`ModelConfig`] / [`Model`] are the closed sums of all of them, for configs,
 //! the CLI and [`store`](crate::store).
+//!
+//! # Crates used, and why the rest is written here
+//!
+//! The MLPs are [burn](https://burn.dev) networks (the mandated deep-learning
+//! crate). The other models were checked against the Rust ML crates (as of
+//! linfa 0.8.1 and smartcore 0.7.0) and are written here because none covers
+//! what the predictors need:
+//!
+//! - **Trees.** `linfa-trees` and `linfa-ensemble` fit classifiers only (decision
+//!   trees, AdaBoost). smartcore's `RandomForestRegressor` keeps its trees
+//!   crate-private, so the per-tree spread that BANANAS-style acquisitions use as
+//!   uncertainty cannot be read, and its `XGRegressor` has no per-split feature
+//!   sampling (`max_features`, which matters on the sparse NB201 encodings).
+//! - **Gaussian process.** Neither linfa nor smartcore has GP regression.
+//! - **Ridge.** `linfa-linear` has OLS and GLMs but no ridge; smartcore's would do,
+//!   but ridge is 30 lines over the Cholesky solver the GP and the few-shot
+//!   transfer need anyway (the crate-private `linalg` module).
+//! - **Saving.** Predictors are saved in a documented, versioned JSON whose
+//!   `weights` we define ([`store`](crate::store)); serialising another crate's
+//!   internal structures would tie the file format to that crate's private layout.
+//!
+//! Written here, every model takes `&[Vec<f64>]`, reports bad input as a
+//! [`PredictorError`] instead of panicking, and is a pure function of its data and
+//! seed.
 
 use crate::error::{PredictorError, Result};
 use serde::{Deserialize, Serialize};
