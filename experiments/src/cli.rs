@@ -355,6 +355,19 @@ pub enum PredictorCommand {
         /// Seeds (random shot sets).
         #[arg(long, default_value_t = 10)]
         seeds: u64,
+        /// A device of your own: CSV of cells measured on it (`arch` in NB201
+        /// notation and one latency column, `latency_ms` or `<device>_ms`). The
+        /// transfer is fitted on them and predicts every cell into `--write`.
+        #[arg(long, requires = "write", conflicts_with_all = ["to", "shots", "seeds"])]
+        measured: Option<PathBuf>,
+        /// With `--measured`: the latency table to write (`arch,<name>_ms`), for a
+        /// config's `kind = "table"` evaluator.
+        #[arg(long, requires = "measured")]
+        write: Option<PathBuf>,
+        /// With `--measured`: the device name of the written column (default: from
+        /// the measured column's name).
+        #[arg(long, requires = "measured")]
+        name: Option<String>,
         /// Regression scale: `linear` (ms) or `log`.
         #[arg(long, default_value = "linear")]
         scale: String,
@@ -461,7 +474,19 @@ fn predictor(command: PredictorCommand) -> Result<()> {
             print!("{}", eval(&opts)?);
             println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
         }
-        PredictorCommand::Transfer { from, to, shots, seeds, scale, arch_features, denoise, out } => {
+        PredictorCommand::Transfer {
+            from,
+            to,
+            shots,
+            seeds,
+            measured,
+            write,
+            name,
+            scale,
+            arch_features,
+            denoise,
+            out,
+        } => {
             let scale =
                 predictors::transfer::TransferScale::from_name(&scale).with_context(|| format!("--scale {scale}"))?;
             let features = TransferFeatures::from_name(&arch_features)?;
@@ -470,6 +495,12 @@ fn predictor(command: PredictorCommand) -> Result<()> {
                 .filter(|d| !d.is_empty())
                 .map(|d| TransferDenoise::from_name(d))
                 .collect::<Result<Vec<_>>>()?;
+            if let (Some(measured), Some(write)) = (measured, write) {
+                let opts =
+                    crate::transfer_apply::ApplyOptions { from, measured, write, name, scale, features, denoise };
+                print!("{}", crate::transfer_apply::transfer_measured(&opts)?);
+                return Ok(());
+            }
             let opts = TransferOptions { from, to, shots, seeds, scale, features, denoise, out: out.clone() };
             print!("{}", transfer_with(&opts)?);
             println!("wrote {}/transfer.json", out.display());

@@ -13,6 +13,9 @@
 //! - [`hardware`]: `lut build`, `lut validate` and `verify` (latency tables and
 //!   front verification).
 //! - [`predictor_cmd`]: `predictor eval` and `predictor transfer`.
+//! - [`predictor_store_cmd`]: `predictor fit` and `predictor predict`.
+//! - [`transfer_apply`]: `predictor transfer --measured`: a latency table for a
+//!   device of your own from a few measured cells.
 //! - [`cli`]: the clap command line.
 #![warn(missing_docs)]
 
@@ -29,3 +32,4 @@ pub mod report;
 pub mod rundir;
 pub mod runner;
 pub mod setup;
+pub mod transfer_apply;

@@ -256,7 +256,7 @@ impl TransferFeatures {
         })
     }
 
-    fn of(self, one_hot: &[f32]) -> Vec<f64> {
+    pub(crate) fn of(self, one_hot: &[f32]) -> Vec<f64> {
         match self {
             TransferFeatures::Hist => (0..5).map(|k| one_hot.chunks(5).map(|c| f64::from(c[k])).sum()).collect(),
             TransferFeatures::OneHot => one_hot.iter().map(|&v| f64::from(v)).collect(),
@@ -333,7 +333,7 @@ impl TransferDenoise {
 
 /// The groupings of `kinds` over the architectures given by their one-hot
 /// op-per-edge encodings.
-fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]) -> Vec<Grouping> {
+pub(crate) fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]) -> Vec<Grouping> {
     kinds
         .iter()
         .map(|&kind| {
