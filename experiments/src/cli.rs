@@ -386,10 +386,10 @@ pub enum PredictorCommand {
         #[arg(long, default_value = "runs/predictor-transfer")]
         out: PathBuf,
     },
-    /// Fits an accuracy or latency predictor on (a split of) the benchmark table
-    /// and saves it as versioned JSON (format in the predictors crate's `store`
-    /// docs), for `predict` or a config's `kind = "predictor"` evaluator; prints
-    /// its Kendall tau on the other architectures.
+    /// Fits an accuracy or latency predictor on (a split of) the benchmark table,
+    /// or on a run's trials (`--run`), and saves it as versioned JSON (format in the
+    /// predictors crate's `store` docs), for `predict` or a config's `kind =
+    /// "predictor"` evaluator; prints its Kendall tau on the other architectures.
     Fit {
         /// Search space (its benchmark table is used).
         #[arg(long, default_value = "nb201")]
@@ -407,7 +407,7 @@ pub enum PredictorCommand {
         /// Comma-separated free features (params, flops, layers); empty for none.
         #[arg(long, value_delimiter = ',', default_value = "params,flops")]
         free: Vec<String>,
-        /// Training architectures drawn from the table (0 = all).
+        /// Training architectures drawn from the table or run (0 = all).
         #[arg(long, default_value_t = 100)]
         train_size: usize,
         /// Seed of the split and the fit.
@@ -416,9 +416,14 @@ pub enum PredictorCommand {
         /// Output file.
         #[arg(long, default_value = "runs/predictor.json")]
         out: PathBuf,
+        /// Fit on the successful trials of this run directory (any space; the run's
+        /// config gives the space), `--target` naming a metric it recorded, e.g.
+        /// `latency_ms` measured on this machine.
+        #[arg(long)]
+        run: Option<PathBuf>,
     },
-    /// Loads a saved predictor and predicts architectures (NAS-Bench-201
-    /// notation); `--table` also scores it against the table.
+    /// Loads a saved predictor and predicts architectures (in its space's
+    /// notation); `--table` also scores an NB201 predictor against the table.
     Predict {
         /// The file written by `hwnas predictor fit`.
         model: PathBuf,
@@ -427,6 +432,10 @@ pub enum PredictorCommand {
         /// Also report Kendall tau against the table over every architecture.
         #[arg(long)]
         table: bool,
+        /// The space of a predictor not fitted on NB201: an experiment config or a
+        /// run directory using that space.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -505,7 +514,7 @@ fn predictor(command: PredictorCommand) -> Result<()> {
             print!("{}", transfer_with(&opts)?);
             println!("wrote {}/transfer.json", out.display());
         }
-        PredictorCommand::Fit { space, target, model, encoding, free, train_size, seed, out } => {
+        PredictorCommand::Fit { space, target, model, encoding, free, train_size, seed, out, run } => {
             let opts = crate::predictor_store_cmd::FitOptions {
                 space,
                 target,
@@ -515,11 +524,12 @@ fn predictor(command: PredictorCommand) -> Result<()> {
                 train_size,
                 seed,
                 out,
+                run,
             };
             println!("{}", crate::predictor_store_cmd::fit(&opts)?);
         }
-        PredictorCommand::Predict { model, archs, table } => {
-            print!("{}", crate::predictor_store_cmd::predict(&model, &archs, table)?);
+        PredictorCommand::Predict { model, archs, table, config } => {
+            print!("{}", crate::predictor_store_cmd::predict(&model, &archs, table, config.as_deref())?);
         }
     }
     Ok(())

@@ -82,6 +82,11 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
     let (space, table) = nb201(&opts.space)?;
     let col = target_column(&table, &opts.target)?;
     let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone(), cheap: vec![] };
+    if opts.encoding == EncodingKind::None && opts.free.is_empty() && opts.table_features.is_empty() {
+        bail!(
+            "--encoding none with no --free or --table-features leaves the models nothing to read; add e.g. --free layers"
+        );
+    }
     let extra: Vec<usize> = opts
         .table_features
         .iter()

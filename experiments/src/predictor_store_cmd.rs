@@ -1,36 +1,47 @@
-//! `hwnas predictor fit` and `hwnas predictor predict`: fit an accuracy predictor
-//! on the benchmark table and save it; load a saved predictor and use it.
+//! `hwnas predictor fit` and `hwnas predictor predict`: fit a predictor and save
+//! it; load a saved predictor and use it.
+//!
+//! A predictor is fitted on the built-in NAS-Bench-201 table (any column: an
+//! accuracy, a device latency) or, with `--run DIR`, on the successful trials of
+//! a run of any space (any metric the run recorded, e.g. latency measured on this
+//! machine, or trained accuracy).
 //!
 //! The file is the versioned, documented JSON of [`predictors::store`] (no
 //! pickle). Its metadata records what the features were made of, so `predict`
-//! rebuilds the same features without being told:
+//! and the `kind = "predictor"` evaluator rebuild the same features without being
+//! told:
 //!
 //! | key | value |
 //! |---|---|
-//! | `space` | the space name (`nb201`) |
-//! | `target` | the table column the model predicts |
+//! | `space` | the space name (`nb201`, `darts`) |
+//! | `space_signature` | [`predictors::evaluator::space_signature`] of the space setting |
+//! | `target` | the table column or run metric the model predicts |
 //! | `encoding` | an [`EncodingKind`] name |
 //! | `free` | comma-separated [`FreeFeature`] names (may be empty) |
+//! | `source` | `table:nb201` or `run:<dir>` |
 //! | `train_size`, `seed` | the training split |
-//! | `kendall_tau_rest` | Kendall tau on the table's other architectures at fit time |
+//! | `kendall_tau_rest` | Kendall tau on the other rows at fit time (when any) |
 
+use crate::config::ExperimentConfig;
 use crate::predictor_cmd::{nb201, target_column};
+use crate::setup::load_data;
 use anyhow::{Context, Result, bail};
-use nas_core::{EncodingKind, SearchSpace};
+use nas_core::{EncodingKind, Metric, MultiEncode, ToNetworkSpec};
 use predictors::eval::train_split;
+use predictors::evaluator::{check_fits_space, space_signature};
 use predictors::model::{Fit, ModelConfig, Predict};
 use predictors::store::SavedPredictor;
 use predictors::{FeatureConfig, FreeFeature, kendall_tau};
-use search_spaces::nb201::Nb201Space;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Options of `hwnas predictor fit`.
 #[derive(Clone, Debug)]
 pub struct FitOptions {
-    /// Space (only `nb201` has a table).
+    /// Space of the built-in table (only `nb201` has one); unused with `run`.
     pub space: String,
-    /// `cifar10`, `cifar100`, `imagenet16_120` or a table column.
+    /// Table: `cifar10`, `cifar100`, `imagenet16_120`, a device or a column.
+    /// Run: a metric name (`latency_ms`, `accuracy`, ...).
     pub target: String,
     /// Model kind name.
     pub model: String,
@@ -38,16 +49,14 @@ pub struct FitOptions {
     pub encoding: EncodingKind,
     /// Free features.
     pub free: Vec<FreeFeature>,
-    /// Training architectures drawn from the table (0 = all of them).
+    /// Training rows drawn from the data (0 = all of them).
     pub train_size: usize,
     /// Seed of the split and the fit.
     pub seed: u64,
     /// Output file.
     pub out: PathBuf,
-}
-
-fn metadata_get<'a>(saved: &'a SavedPredictor, key: &str, path: &Path) -> Result<&'a str> {
-    Ok(saved.metadata_field(key, path)?)
+    /// Fit on the successful trials of this run directory instead of the table.
+    pub run: Option<PathBuf>,
 }
 
 /// The features a saved predictor expects, from its metadata.
@@ -55,27 +64,71 @@ pub fn feature_config_of(saved: &SavedPredictor, path: &Path) -> Result<FeatureC
     Ok(saved.feature_config(path)?)
 }
 
-fn features_of(space: &Nb201Space, fc: &FeatureConfig, notation: &str) -> Result<Vec<f64>> {
+fn features_of<S: MultiEncode + ToNetworkSpec>(space: &S, fc: &FeatureConfig, notation: &str) -> Result<Vec<f64>> {
     let arch = space.parse(notation)?;
     fc.features(space, &arch).with_context(|| format!("the {} encoding is not available for {notation}", fc.encoding))
 }
 
-/// Runs `predictor fit`: fits on a split of the table, saves, and returns a
-/// summary with the Kendall tau on the other architectures.
+/// The config and the space-building data of a run directory.
+fn run_config(dir: &Path) -> Result<ExperimentConfig> {
+    let path = dir.join("config.toml");
+    if !path.exists() {
+        bail!("{} is not a run directory (no config.toml)", dir.display());
+    }
+    Ok(ExperimentConfig::load(&path)?)
+}
+
+/// Runs `predictor fit`: fits on (a split of) the table or a run's trials, saves,
+/// and returns a summary with the Kendall tau on the other rows.
 pub fn fit(opts: &FitOptions) -> Result<String> {
-    let (space, table) = nb201(&opts.space)?;
-    let col = target_column(&table, &opts.target)?;
-    let column = table.columns()[col].clone();
+    match &opts.run {
+        None => {
+            let (space, table) = nb201(&opts.space)?;
+            let col = target_column(&table, &opts.target)?;
+            let rows: Vec<(String, f64)> = table.rows().map(|(n, r)| (n.to_string(), r[col])).collect();
+            fit_on(&space, &rows, &table.columns()[col], "table:nb201", opts)
+        }
+        Some(dir) => {
+            let cfg = run_config(dir)?;
+            let trials = crate::rundir::read_trials(dir)?;
+            let recorded: std::collections::BTreeSet<Metric> =
+                trials.iter().flat_map(|t| t.metrics.keys().copied()).collect();
+            let names = || recorded.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ");
+            let metric: Metric = opts.target.parse().ok().filter(|m| recorded.contains(m)).with_context(|| {
+                format!("--target {}: with --run give a metric the run recorded: {}", opts.target, names())
+            })?;
+            let rows: Vec<(String, f64)> = trials
+                .iter()
+                .filter(|t| t.is_ok())
+                .filter_map(|t| t.metrics.get(&metric).map(|v| (t.arch.clone(), *v)))
+                .collect();
+            if rows.len() < 3 {
+                bail!("{}: {} successful trials with {metric}; a fit needs at least 3", dir.display(), rows.len());
+            }
+            let data = load_data(&cfg).context("loading the run's dataset (it sets the network's input shape)")?;
+            let source = format!("run:{}", dir.display());
+            crate::with_space!(cfg, data.as_ref(), |space| fit_on(space.as_ref(), &rows, metric.name(), &source, opts))
+        }
+    }
+}
+
+fn fit_on<S: MultiEncode + ToNetworkSpec>(
+    space: &S,
+    rows: &[(String, f64)],
+    target: &str,
+    source: &str,
+    opts: &FitOptions,
+) -> Result<String> {
     let model_cfg = ModelConfig::by_name(&opts.model)
         .with_context(|| format!("--model {}: allowed: {}", opts.model, ModelConfig::NAMES.join(", ")))?;
     let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone(), cheap: vec![] };
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (n, row) in table.rows() {
-        x.push(features_of(&space, &fc, n)?);
-        y.push(row[col]);
+    let x: Vec<Vec<f64>> = rows.iter().map(|(n, _)| features_of(space, &fc, n)).collect::<Result<_>>()?;
+    if x.first().is_some_and(Vec::is_empty) {
+        bail!("--encoding none with no --free features leaves the model nothing to read; add e.g. --free layers");
     }
+    let y: Vec<f64> = rows.iter().map(|r| r.1).collect();
     if opts.train_size > x.len() {
-        bail!("--train-size {}: the table has {} architectures", opts.train_size, x.len());
+        bail!("--train-size {}: the data has {} architectures", opts.train_size, x.len());
     }
     let train: Vec<usize> =
         if opts.train_size == 0 { (0..x.len()).collect() } else { train_split(x.len(), opts.train_size, opts.seed) };
@@ -92,10 +145,12 @@ pub fn fit(opts: &FitOptions) -> Result<String> {
         None
     };
     let mut metadata = BTreeMap::new();
-    metadata.insert("space".into(), opts.space.clone());
-    metadata.insert("target".into(), column.clone());
+    metadata.insert("space".into(), space.name().to_string());
+    metadata.insert("space_signature".into(), space_signature(space));
+    metadata.insert("target".into(), target.to_string());
     metadata.insert("encoding".into(), opts.encoding.name().into());
     metadata.insert("free".into(), opts.free.iter().map(|f| f.name()).collect::<Vec<_>>().join(","));
+    metadata.insert("source".into(), source.to_string());
     metadata.insert("train_size".into(), train.len().to_string());
     metadata.insert("seed".into(), opts.seed.to_string());
     if let Some(t) = tau {
@@ -106,10 +161,11 @@ pub fn fit(opts: &FitOptions) -> Result<String> {
     }
     SavedPredictor::new(model, metadata).save(&opts.out)?;
     let mut s = format!(
-        "fitted {} on {} {} architectures ({} features: {}{})",
+        "fitted {} on {} {} {} architectures ({} features: {}{})",
         opts.model,
         train.len(),
-        column,
+        space.name(),
+        target,
         xs.first().map_or(0, Vec::len),
         opts.encoding,
         opts.free.iter().map(|f| format!("+{}", f.name())).collect::<String>()
@@ -121,26 +177,33 @@ pub fn fit(opts: &FitOptions) -> Result<String> {
     Ok(s)
 }
 
-/// Runs `predictor predict`: loads `model` and predicts `archs` (NAS-Bench-201
-/// notation); with `table`, also the Kendall tau against the table's column over
-/// every architecture.
-pub fn predict(model: &Path, archs: &[String], table: bool) -> Result<String> {
+/// Runs `predictor predict`: loads `model` and predicts `archs` (in the notation
+/// of its space). NB201 predictors need nothing else; others take the space from
+/// `config` (an experiment config or a run directory). With `table` (NB201 only),
+/// also the Kendall tau against the table's column over every architecture.
+pub fn predict(model: &Path, archs: &[String], table: bool, config: Option<&Path>) -> Result<String> {
     let saved = SavedPredictor::load(model)?;
-    let space_name = metadata_get(&saved, "space", model)?.to_string();
-    let (space, tab) = nb201(&space_name)?;
-    let fc = feature_config_of(&saved, model)?;
-    let mut s = String::new();
-    if !archs.is_empty() {
-        let rows: Vec<Vec<f64>> = archs.iter().map(|a| features_of(&space, &fc, a)).collect::<Result<_>>()?;
-        let p = saved.model.predict(&rows).with_context(|| format!("predicting with {}", model.display()))?;
-        let target = saved.metadata.get("target").cloned().unwrap_or_default();
-        for (i, a) in archs.iter().enumerate() {
-            let sd = p.std.as_ref().map(|v| format!(" ± {:.4}", v[i])).unwrap_or_default();
-            s.push_str(&format!("{a}\t{target} {:.4}{sd}\n", p.mean[i]));
+    let fitted_on = saved.metadata_field("space", model)?.to_string();
+    if let Some(c) = config {
+        if table {
+            bail!("--table scores against the built-in NB201 table; leave out --config");
         }
+        let cfg = if c.is_dir() { run_config(c)? } else { ExperimentConfig::load(c)? };
+        let data = load_data(&cfg)?;
+        return crate::with_space!(cfg, data.as_ref(), |space| predict_on(space.as_ref(), &saved, model, archs));
     }
+    if fitted_on != "nb201" {
+        bail!(
+            "{} was fitted on the `{fitted_on}` space: give --config with the experiment config (or run directory) \
+             of that space",
+            model.display()
+        );
+    }
+    let (space, tab) = nb201("nb201")?;
+    let mut s = if archs.is_empty() { String::new() } else { predict_on(&space, &saved, model, archs)? };
     if table {
-        let target = metadata_get(&saved, "target", model)?;
+        let fc = check_fits_space(&space, &saved, model)?;
+        let target = saved.metadata_field("target", model)?;
         let col = target_column(&tab, target)?;
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for (n, row) in tab.rows() {
@@ -155,7 +218,25 @@ pub fn predict(model: &Path, archs: &[String], table: bool) -> Result<String> {
         ));
     }
     if s.is_empty() {
-        bail!("nothing to predict: give architectures (NAS-Bench-201 notation) or --table");
+        bail!("nothing to predict: give architectures (in the space's notation) or --table");
+    }
+    Ok(s)
+}
+
+fn predict_on<S: MultiEncode + ToNetworkSpec>(
+    space: &S,
+    saved: &SavedPredictor,
+    model: &Path,
+    archs: &[String],
+) -> Result<String> {
+    let fc = check_fits_space(space, saved, model)?;
+    let rows: Vec<Vec<f64>> = archs.iter().map(|a| features_of(space, &fc, a)).collect::<Result<_>>()?;
+    let p = saved.model.predict(&rows).with_context(|| format!("predicting with {}", model.display()))?;
+    let target = saved.metadata.get("target").cloned().unwrap_or_default();
+    let mut s = String::new();
+    for (i, a) in archs.iter().enumerate() {
+        let sd = p.std.as_ref().map(|v| format!(" ± {:.4}", v[i])).unwrap_or_default();
+        s.push_str(&format!("{a}\t{target} {:.4}{sd}\n", p.mean[i]));
     }
     Ok(s)
 }

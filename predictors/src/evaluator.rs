@@ -30,35 +30,62 @@ impl<S: MultiEncode + ToNetworkSpec> PredictorEvaluator<S> {
     }
 
     /// A predictor saved by `hwnas predictor fit` (its metadata names the space and
-    /// the features), giving `metric`. Refuses a file fitted on another space, and
-    /// one whose model expects another number of features than the space gives.
+    /// the features), giving `metric`; see [`check_fits_space`] for what is refused.
     pub fn from_saved(space: Arc<S>, saved: SavedPredictor, metric: Metric, path: &Path) -> Result<Self> {
-        let fitted_on = saved.metadata_field("space", path)?;
-        if fitted_on != space.name() {
-            return Err(PredictorError::Mismatch {
-                path: path.into(),
-                reason: format!("fitted on the `{fitted_on}` space, but this run searches `{}`", space.name()),
-            });
-        }
-        let features = saved.feature_config(path)?;
-        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        let probe = space.sample(&mut rng);
-        let width = features.features(space.as_ref(), &probe).map(|v| v.len());
-        if width != Some(saved.model.n_features()) {
-            return Err(PredictorError::Mismatch {
-                path: path.into(),
-                reason: format!(
-                    "the model reads {} features, but {} gives {} here (another space setting?)",
-                    saved.model.n_features(),
-                    features_label(&features),
-                    width.map_or_else(|| "none".to_string(), |w| w.to_string())
-                ),
-            });
-        }
+        let features = check_fits_space(space.as_ref(), &saved, path)?;
         let target = saved.metadata.get("target").cloned().unwrap_or_default();
         let name = format!("predictor({target} -> {metric})");
         Ok(PredictorEvaluator::new(space, saved.model, features, metric, name))
     }
+}
+
+/// A fingerprint of a space's setting: a hash of the layer description of one
+/// fixed architecture. Two settings that lower the same architecture to different
+/// layers (other channels, depth or input shape) get different signatures, so a
+/// predictor on layer features is not used where its features mean something else.
+pub fn space_signature<S: ToNetworkSpec>(space: &S) -> String {
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    let probe = space.sample(&mut rng);
+    let text = serde_json::to_string(&space.network_spec(&probe)).unwrap_or_default();
+    // FNV-1a, 64 bits: stable across builds and platforms.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("{hash:016x}")
+}
+
+/// The features a saved predictor reads, after checking that it fits `space`:
+/// refuses a file fitted on another space (metadata `space`), on another setting
+/// of it (metadata `space_signature`, when present), or whose model expects
+/// another number of features than the space gives.
+pub fn check_fits_space<S: MultiEncode + ToNetworkSpec>(
+    space: &S,
+    saved: &SavedPredictor,
+    path: &Path,
+) -> Result<FeatureConfig> {
+    let mismatch = |reason: String| PredictorError::Mismatch { path: path.into(), reason };
+    let fitted_on = saved.metadata_field("space", path)?;
+    if fitted_on != space.name() {
+        return Err(mismatch(format!("fitted on the `{fitted_on}` space, but this run searches `{}`", space.name())));
+    }
+    if let Some(sig) = saved.metadata.get("space_signature")
+        && *sig != space_signature(space)
+    {
+        return Err(mismatch(format!(
+            "fitted on another setting of the `{fitted_on}` space (channels, depth or input shape differ)"
+        )));
+    }
+    let features = saved.feature_config(path)?;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    let probe = space.sample(&mut rng);
+    let width = features.features(space, &probe).map(|v| v.len());
+    if width != Some(saved.model.n_features()) {
+        return Err(mismatch(format!(
+            "the model reads {} features, but {} gives {} here",
+            saved.model.n_features(),
+            features_label(&features),
+            width.map_or_else(|| "none".to_string(), |w| w.to_string())
+        )));
+    }
+    Ok(features)
 }
 
 fn features_label(f: &FeatureConfig) -> String {

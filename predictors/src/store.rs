@@ -26,10 +26,12 @@
 //!   target mean and std, `layers` of `{d_in, d_out, w (row-major d_in x d_out), b}`
 //!   with ReLU between them; MLP ensemble: `weights` is a list of MLPs.
 //! - `metadata` is free text (string to string) the writer wants to keep beside
-//!   the model. `hwnas predictor fit` writes `space` (the space name), `target`
-//!   (the predicted column), `encoding` (an [`EncodingKind`] name) and `free`
+//!   the model. `hwnas predictor fit` writes `space` (the space name),
+//!   `space_signature` (see [`crate::evaluator::space_signature`]), `target` (the
+//!   predicted column or metric), `encoding` (an [`EncodingKind`] name) and `free`
 //!   (comma-separated [`FreeFeature`] names): what
-//!   [`SavedPredictor::feature_config`] rebuilds the features from.
+//!   [`SavedPredictor::feature_config`] rebuilds the features from, and what
+//!   [`crate::evaluator::check_fits_space`] checks a space against.
 //! - A reader refuses a file whose `format` is not `hwnas-predictor` and one whose
 //!   `schema_version` differs from [`SCHEMA_VERSION`], naming both versions.
 

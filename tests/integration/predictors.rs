@@ -133,6 +133,7 @@ fn a_fitted_predictor_saves_and_loads_with_the_same_predictions() {
         train_size: 100,
         seed: 3,
         out: out.clone(),
+        run: None,
     };
     let summary = fit(&opts).expect("fit");
     let tau: f64 = summary
@@ -148,9 +149,9 @@ fn a_fitted_predictor_saves_and_loads_with_the_same_predictions() {
     // predictions, and the loaded model ranks the best cell far above the empty one.
     let best = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
     let none = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
-    let a = predict(&out, &[best.into(), none.into()], false).expect("predict");
+    let a = predict(&out, &[best.into(), none.into()], false, None).expect("predict");
     fit(&opts).expect("refit");
-    let b = predict(&out, &[best.into(), none.into()], true).expect("predict");
+    let b = predict(&out, &[best.into(), none.into()], true, None).expect("predict");
     assert!(b.starts_with(&a), "{a}\n{b}");
     let value = |line: &str| -> f64 { line.split_whitespace().nth(2).expect("value").parse().expect("number") };
     let lines: Vec<&str> = a.lines().collect();
@@ -158,7 +159,7 @@ fn a_fitted_predictor_saves_and_loads_with_the_same_predictions() {
     assert!(b.contains("over all 15625 architectures"), "{b}");
     // A file of another schema version is refused, naming both versions.
     std::fs::write(&out, text.replace("\"schema_version\":1", "\"schema_version\":7")).expect("write");
-    let err = format!("{:#}", predict(&out, &[best.into()], false).expect_err("refused"));
+    let err = format!("{:#}", predict(&out, &[best.into()], false, None).expect_err("refused"));
     assert!(err.contains('7') && err.contains('1'), "{err}");
 }
 
@@ -319,6 +320,7 @@ fn a_latency_predictor_on_layer_features_drives_a_search_as_its_hardware_objecti
         train_size: 20,
         seed: 1,
         out: file.clone(),
+        run: None,
     };
     let summary = fit(&opts).expect("fit");
     assert!(summary.contains("fpga_ms") && summary.contains("none+layers"), "{summary}");
@@ -444,4 +446,74 @@ fn few_shot_transfer_to_a_measured_device_writes_a_usable_latency_table() {
     assert!(msg.contains("-2") && msg.contains("> 0"), "{msg}");
     let msg = bad(&format!("arch,a_ms,b_ms\n{},1,2\n", rows[0].0));
     assert!(msg.contains("a_ms, b_ms") && msg.contains("latency_ms"), "{msg}");
+}
+
+#[test]
+fn a_predictor_fitted_on_a_darts_run_is_used_in_that_space_only() {
+    use experiments::predictor_store_cmd::{FitOptions, fit, predict};
+    // A DARTS run recording analytical metrics; a layer-feature ridge fitted on
+    // 40 of its trials predicts the memory of the other 20.
+    let text = |channels: usize| {
+        format!(
+            r#"
+name = "d"
+seed = 1
+budget = 60
+batch_size = 10
+[space]
+kind = "darts"
+channels = {channels}
+layers = 5
+[strategy]
+kind = "random"
+[[objectives]]
+metric = "params"
+[[objectives]]
+metric = "memory_mb"
+[[evaluators]]
+kind = "analytical"
+"#
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = ExperimentConfig::from_toml(&text(8), "d.toml").expect("valid");
+    let run = dir.path().join("run");
+    let summary =
+        experiments::runner::run_new(&cfg, &run, &experiments::runner::RunOptions { quiet: true }).expect("run");
+    let file = dir.path().join("mem.json");
+    let opts = FitOptions {
+        space: "nb201".into(),
+        target: "memory_mb".into(),
+        model: "ridge".into(),
+        encoding: EncodingKind::None,
+        free: vec![::predictors::FreeFeature::Layers],
+        train_size: 40,
+        seed: 0,
+        out: file.clone(),
+        run: Some(run.clone()),
+    };
+    let report = fit(&opts).expect("fit");
+    let tau: f64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("Kendall tau on the other 20 architectures: "))
+        .expect("tau line")
+        .parse()
+        .expect("number");
+    assert!(tau > 0.9, "{report}");
+    // Predicting needs the space: from the run directory it works and is close to
+    // the analytical value; without it, or with another setting, it is refused.
+    let t = &summary.trials[0];
+    let out = predict(&file, std::slice::from_ref(&t.arch), false, Some(&run)).expect("predict");
+    let value: f64 = out.split_whitespace().last().expect("value").parse().expect("number");
+    let truth = t.metrics[&nas_core::Metric::MemoryMb];
+    assert!((value - truth).abs() < 0.05 * truth, "{value} vs {truth}");
+    let msg = format!("{:#}", predict(&file, std::slice::from_ref(&t.arch), false, None).expect_err("no space"));
+    assert!(msg.contains("darts") && msg.contains("--config"), "{msg}");
+    let other = dir.path().join("c16.toml");
+    std::fs::write(&other, text(16)).expect("write");
+    let msg = format!("{:#}", predict(&file, std::slice::from_ref(&t.arch), false, Some(&other)).expect_err("setting"));
+    assert!(msg.contains("another setting"), "{msg}");
+    // An unrecorded metric is refused, naming the recorded ones.
+    let msg = format!("{:#}", fit(&FitOptions { target: "latency_ms".into(), ..opts }).expect_err("not recorded"));
+    assert!(msg.contains("latency_ms") && msg.contains("memory_mb"), "{msg}");
 }
