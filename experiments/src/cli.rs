@@ -201,7 +201,6 @@ fn run(cli: Cli) -> Result<()> {
             }
             resolve_paths(&mut cfg, &base.canonicalize().unwrap_or(base.clone()));
             let dir = out.unwrap_or_else(|| default_run_dir(&cfg));
-            println!("run directory: {}", dir.display());
             let s = run_new(&cfg, &dir, &RunOptions { quiet })?;
             summary(&s);
         }
@@ -341,9 +340,11 @@ pub enum PredictorCommand {
     },
     /// Few-shot latency transfer: predict a device's latency of every architecture
     /// from the full tables of other devices and K measured architectures; reports
-    /// Kendall tau on the target device.
+    /// Kendall tau on the target device. With `--measured` (your own device's
+    /// measurements), writes its predicted latency table instead.
     Transfer {
-        /// Comma-separated source devices (default: every device but the target).
+        /// Comma-separated source devices (default: every device but the target;
+        /// with `--measured`, every device of the table).
         #[arg(long, value_delimiter = ',')]
         from: Vec<String>,
         /// Comma-separated target devices, or `all` (each device from the others).
@@ -358,14 +359,15 @@ pub enum PredictorCommand {
         /// A device of your own: CSV of cells measured on it (`arch` in NB201
         /// notation and one latency column, `latency_ms` or `<device>_ms`). The
         /// transfer is fitted on them and predicts every cell into `--write`.
-        #[arg(long, requires = "write", conflicts_with_all = ["to", "shots", "seeds"])]
+        #[arg(long, requires = "write", conflicts_with_all = ["to", "shots", "seeds", "out"])]
         measured: Option<PathBuf>,
-        /// With `--measured`: the latency table to write (`arch,<name>_ms`), for a
-        /// config's `kind = "table"` evaluator.
+        /// With `--measured`: the latency table to write (`arch,<name>_ms`; gzip
+        /// when it ends in `.gz`), for a config's `kind = "table"` evaluator.
         #[arg(long, requires = "measured")]
         write: Option<PathBuf>,
-        /// With `--measured`: the device name of the written column (default: from
-        /// the measured column's name).
+        /// With `--measured`: the device name of the written column (letters,
+        /// digits, `_`, `-`; default: the measured column's name without `_ms`,
+        /// or `target` for `latency_ms`).
         #[arg(long, requires = "measured")]
         name: Option<String>,
         /// Regression scale: `linear` (ms) or `log`.

@@ -584,17 +584,15 @@ impl ExperimentConfig {
             }
         }
         if self.output.verify
-            && !self.evaluators.iter().any(|e| {
-                matches!(
-                    e,
-                    EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Systolic { .. }
-                )
-            })
+            && !matches!(
+                self.latency_evaluator(),
+                Some(EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Systolic { .. })
+            )
         {
             return Err(err(
                 "output.verify",
                 "re-measures a front whose latency_ms came from a `lut`, `systolic` or `measured` evaluator; \
-                 this config has none"
+                 in this config latency_ms comes from none of them (the last evaluator giving latency_ms counts)"
                     .into(),
             ));
         }
@@ -613,6 +611,20 @@ impl ExperimentConfig {
             }
         }
         Ok(())
+    }
+
+    /// The evaluator whose `latency_ms` a run records: the last one giving it
+    /// (evaluators are merged in order, later ones overriding).
+    pub fn latency_evaluator(&self) -> Option<&EvaluatorConfig> {
+        self.evaluators.iter().rev().find(|e| match e {
+            EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. } => true,
+            EvaluatorConfig::Table { device, .. } => device.is_some(),
+            EvaluatorConfig::Predictor { metric, .. } => metric.parse::<Metric>().ok() == Some(Metric::LatencyMs),
+            EvaluatorConfig::Systolic { .. } => {
+                e.systolic().is_ok_and(|a| nas_core::CostModel::provides(&a).contains(&Metric::LatencyMs))
+            }
+            _ => false,
+        })
     }
 
     /// Metrics the configured evaluators provide.

@@ -468,13 +468,7 @@ pub struct LatencySource {
 
 /// The evaluator that gives a config's `latency_ms` (the last one, as in a run).
 pub fn latency_source(cfg: &ExperimentConfig) -> Result<LatencySource> {
-    let last = cfg.evaluators.iter().rev().find(|e| {
-        matches!(e, EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. })
-            || matches!(e, EvaluatorConfig::Table { device: Some(_), .. })
-            || matches!(e, EvaluatorConfig::Predictor { metric, .. } if metric == "latency_ms")
-            || e.systolic().is_ok_and(|a| nas_core::CostModel::provides(&a).contains(&Metric::LatencyMs))
-    });
-    match last {
+    match cfg.latency_evaluator() {
         Some(EvaluatorConfig::Lut { path, .. }) => {
             let t = LatencyTable::load(path)?;
             Ok(LatencySource { source: format!("lut({})", path.display()), protocol: t.protocol, same_machine: true })

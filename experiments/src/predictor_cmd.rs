@@ -63,7 +63,8 @@ pub(crate) fn nb201(space: &str) -> Result<(Nb201Space, MetricTable)> {
     Ok((sp, table))
 }
 
-/// The table column of an accuracy target (`cifar10` or a column name).
+/// The table column of a target: an accuracy (`cifar10` means `cifar10_test_acc`), a
+/// device (`fpga` means `fpga_ms`) or any column name.
 pub(crate) fn target_column(table: &MetricTable, target: &str) -> Result<usize> {
     [target.to_string(), format!("{target}_test_acc"), format!("{target}_ms")]
         .iter()

@@ -58,7 +58,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
         f.sync_all().ok();
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path).map_err(|e| {
+        std::fs::remove_file(&tmp).ok();
+        anyhow::Error::new(e).context(format!("cannot move {} to {}", tmp.display(), path.display()))
+    })
 }
 
 /// An open run directory.
@@ -73,8 +76,8 @@ impl RunDir {
         root.join("trials.jsonl")
     }
 
-    /// Creates a new run directory; refuses to overwrite one that holds trials.
-    pub fn create(root: &Path, config_toml: &str) -> Result<Self> {
+    /// Refuses a directory that already holds a run (its trials would be mixed).
+    pub fn check_new(root: &Path) -> Result<()> {
         if Self::trials_path(root).exists() {
             bail!(
                 "{} already holds a run (trials.jsonl exists); use `hwnas resume {}` or choose another --out",
@@ -82,6 +85,12 @@ impl RunDir {
                 root.display()
             );
         }
+        Ok(())
+    }
+
+    /// Creates a new run directory; refuses to overwrite one that holds trials.
+    pub fn create(root: &Path, config_toml: &str) -> Result<Self> {
+        Self::check_new(root)?;
         std::fs::create_dir_all(root).with_context(|| format!("cannot create run directory {}", root.display()))?;
         write_atomic(&root.join("config.toml"), config_toml.as_bytes())?;
         Self::open(root)

@@ -40,6 +40,7 @@ pub fn default_run_dir(cfg: &ExperimentConfig) -> PathBuf {
 /// created only once the dataset, the evaluators and the strategy are built, so a
 /// config that fails there leaves nothing behind.
 pub fn run_new(cfg: &ExperimentConfig, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
+    RunDir::check_new(dir)?;
     let meta = RunMeta {
         hwnas_version: env!("CARGO_PKG_VERSION").into(),
         name: cfg.name.clone(),
@@ -54,6 +55,9 @@ pub fn run_new(cfg: &ExperimentConfig, dir: &Path, opts: &RunOptions) -> Result<
     let open = || -> Result<RunDir> {
         let rd = RunDir::create(dir, &cfg.to_toml())?;
         rd.write_meta(&meta)?;
+        if !opts.quiet {
+            println!("run directory: {}", dir.display());
+        }
         Ok(rd)
     };
     execute(cfg, &open, Vec::new(), meta.clone(), opts)
@@ -174,13 +178,20 @@ pub fn replot(dir: &Path) -> Result<()> {
     })
 }
 
-/// The config with training and measuring evaluators removed (re-plotting needs
-/// only tables; a latency table file that moved must not stop it).
+/// The config with training, measuring and predictor evaluators removed
+/// (re-plotting needs only tables; a latency table or predictor file that moved
+/// must not stop it).
 fn cfg_without_training(cfg: &ExperimentConfig) -> ExperimentConfig {
     use crate::config::EvaluatorConfig;
     let mut c = cfg.clone();
     c.evaluators.retain(|e| {
-        !matches!(e, EvaluatorConfig::Train { .. } | EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. })
+        !matches!(
+            e,
+            EvaluatorConfig::Train { .. }
+                | EvaluatorConfig::Lut { .. }
+                | EvaluatorConfig::Measured { .. }
+                | EvaluatorConfig::Predictor { .. }
+        )
     });
     c
 }

@@ -15,8 +15,11 @@
 //! device = "mydevice"
 //! ```
 //!
-//! The quality estimate printed is leave-one-out over the measured cells (each
-//! predicted by a model fitted on the others).
+//! The quality estimate printed is cross-validated over the measured cells
+//! (leave-one-out up to [`LOO_MAX`] of them, 10-fold beyond): Kendall tau, the
+//! median relative error (robust to near-zero latencies such as dead cells on
+//! TFLite devices), and the mean absolute error in ms. A `.gz` output is
+//! compressed.
 
 use crate::predictor_cmd::{TransferDenoise, TransferFeatures, nb201, transfer_groupings};
 use crate::rundir::write_atomic;
@@ -26,6 +29,19 @@ use predictors::kendall_tau;
 use predictors::transfer::{FewShotTransfer, TransferScale};
 use std::collections::HashMap;
 use std::path::PathBuf;
+
+/// Up to this many measured architectures, cross-validation is leave-one-out;
+/// beyond, 10-fold (each fold refits the whole model).
+pub const LOO_MAX: usize = 30;
+
+/// Whether two paths name the same file (the second may not exist yet).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let canon = |p: &std::path::Path| -> Option<PathBuf> {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y)
+}
 
 /// Predictions below this (ms) are written as this value: a linear-scale model can
 /// extrapolate below zero far from the measured cells, and a latency table must
@@ -60,11 +76,13 @@ fn read_measured(
     let shown = path.display();
     let measured = MetricTable::load(path, space).with_context(|| format!("reading the measured latencies {shown}"))?;
     let cols = measured.columns();
-    let col = match cols {
-        [_] => 0,
-        _ => cols.iter().position(|c| c == "latency_ms").with_context(|| {
+    let ms: Vec<usize> = (0..cols.len()).filter(|&i| cols[i].ends_with("_ms")).collect();
+    let col = match ms.as_slice() {
+        [only] => *only,
+        _ => ms.iter().copied().find(|&i| cols[i] == "latency_ms").with_context(|| {
             format!(
-                "{shown}: give `arch` and one latency column (`latency_ms` or `<device>_ms`); found columns: {}",
+                "{shown}: give `arch` and one latency column in milliseconds (`latency_ms` or `<device>_ms`); \
+                 found columns: {}",
                 cols.join(", ")
             )
         })?,
@@ -97,14 +115,23 @@ fn read_measured(
 pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
     let (space, table) = nb201("nb201")?;
     let (shots, default_name) = read_measured(&opts.measured, &space, &table)?;
-    let name = opts.name.clone().unwrap_or(default_name);
-    if name.trim().is_empty() || name.contains([',', '\n', '"']) {
-        bail!("--name `{name}`: give a device name without commas or quotes");
+    let name = opts.name.as_deref().map_or(default_name, |n| n.strip_suffix("_ms").unwrap_or(n).to_string());
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        bail!("--name `{name}`: use letters, digits, `_` and `-` only (the column is `<name>_ms`)");
     }
     let devices = table.devices();
     let sources: Vec<String> = if opts.from.is_empty() { devices.clone() } else { opts.from.clone() };
     if let Some(d) = sources.iter().find(|d| !devices.contains(d)) {
         bail!("--from {d}: unknown device; devices: {}", devices.join(", "));
+    }
+    if sources.contains(&name) {
+        bail!(
+            "the measured device is named `{name}`, which is also a source device; give another --name, or leave \
+             `{name}` out of --from"
+        );
+    }
+    if same_file(&opts.measured, &opts.write) {
+        bail!("--write {} is the --measured file; write the table elsewhere", opts.write.display());
     }
     let one_hot: Vec<Vec<f32>> =
         table.rows().map(|(n, _)| Ok(space.encode(&space.parse(n)?))).collect::<Result<_>>()?;
@@ -113,26 +140,34 @@ pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
     let cols: Vec<usize> = sources.iter().map(|d| table.column(&format!("{d}_ms"))).collect::<nas_core::Result<_>>()?;
     let src_ms: Vec<Vec<f64>> = table.rows().map(|(_, r)| cols.iter().map(|&c| r[c]).collect()).collect();
     let cfg = FewShotTransfer { scale: opts.scale, ..Default::default() };
-    let fit = |held_out: Option<usize>| {
+    let fit = |held_out: &[usize]| {
         let kept: Vec<(usize, f64)> =
-            shots.iter().enumerate().filter(|(k, _)| Some(*k) != held_out).map(|(_, s)| *s).collect();
+            shots.iter().enumerate().filter(|(k, _)| !held_out.contains(k)).map(|(_, s)| *s).collect();
         let idx: Vec<usize> = kept.iter().map(|s| s.0).collect();
         let ys: Vec<f64> = kept.iter().map(|s| s.1).collect();
         cfg.fit(&src_ms, &features, &groupings, &idx, &ys)
     };
-    let model = fit(None).context("fitting the transfer model on the measured architectures")?;
+    let model = fit(&[]).context("fitting the transfer model on the measured architectures")?;
     let mut predicted = model.predict_ms(&src_ms, &features, &groupings)?;
-    // Leave-one-out over the shots (each needs 3 others).
-    let mut loo = None;
+    // Cross-validation over the measured cells: leave-one-out up to
+    // `LOO_MAX` of them, 10 folds beyond (every fit keeps at least 3).
+    let folds = if shots.len() <= LOO_MAX { shots.len() } else { 10 };
+    let mut cv = None;
     if shots.len() >= 4 {
-        let mut pred = Vec::with_capacity(shots.len());
-        for (k, &(row, _)) in shots.iter().enumerate() {
-            let m = fit(Some(k)).context("leave-one-out fit")?;
-            pred.push(m.predict_ms(&src_ms, &features, &groupings)?[row]);
+        let mut pred = vec![0.0; shots.len()];
+        for f in 0..folds {
+            let held: Vec<usize> = (0..shots.len()).filter(|k| k % folds == f).collect();
+            let m = fit(&held).context("cross-validation fit")?;
+            let all = m.predict_ms(&src_ms, &features, &groupings)?;
+            for &k in &held {
+                pred[k] = all[shots[k].0];
+            }
         }
         let truth: Vec<f64> = shots.iter().map(|s| s.1).collect();
-        let mape = truth.iter().zip(&pred).map(|(t, p)| ((p - t) / t).abs()).sum::<f64>() / truth.len() as f64;
-        loo = Some((kendall_tau(&truth, &pred), 100.0 * mape));
+        let mut rel: Vec<f64> = truth.iter().zip(&pred).map(|(t, p)| ((p - t) / t).abs()).collect();
+        rel.sort_by(f64::total_cmp);
+        let mae = truth.iter().zip(&pred).map(|(t, p)| (p - t).abs()).sum::<f64>() / truth.len() as f64;
+        cv = Some((kendall_tau(&truth, &pred), 100.0 * rel[rel.len() / 2], mae));
     }
     for &(i, ms) in &shots {
         predicted[i] = ms;
@@ -146,7 +181,14 @@ pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
     if let Some(dir) = opts.write.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    write_atomic(&opts.write, csv.as_bytes())?;
+    let bytes = if opts.write.extension().is_some_and(|e| e == "gz") {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, csv.as_bytes()).context("compressing the table")?;
+        gz.finish().context("compressing the table")?
+    } else {
+        csv.into_bytes()
+    };
+    write_atomic(&opts.write, &bytes)?;
     let mut s = format!(
         "few-shot transfer to `{name}`: {} measured architectures ({}), sources {}\n\
          chosen by the marginal likelihood: denoising `{}`, feature weight {}, penalty {:.4}\n",
@@ -157,11 +199,13 @@ pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
         model.feature_weight,
         model.alpha
     );
-    match loo {
-        Some((tau, mape)) => s.push_str(&format!(
-            "leave-one-out over the measured architectures: Kendall tau {tau:.3}, mean absolute error {mape:.1}%\n"
+    match cv {
+        Some((tau, median_pct, mae)) => s.push_str(&format!(
+            "{} over the measured architectures: Kendall tau {tau:.3}, median error {median_pct:.1}%, \
+             mean absolute error {mae:.3} ms\n",
+            if folds == shots.len() { "leave-one-out".to_string() } else { format!("{folds}-fold cross-validation") }
         )),
-        None => s.push_str("(leave-one-out needs at least 4 measured architectures)\n"),
+        None => s.push_str("(cross-validation needs at least 4 measured architectures)\n"),
     }
     if clamped > 0 {
         s.push_str(&format!("{clamped} predictions below {MIN_LATENCY_MS} ms were written as {MIN_LATENCY_MS} ms\n"));

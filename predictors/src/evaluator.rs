@@ -31,9 +31,20 @@ impl<S: MultiEncode + ToNetworkSpec> PredictorEvaluator<S> {
 
     /// A predictor saved by `hwnas predictor fit` (its metadata names the space and
     /// the features), giving `metric`; see [`check_fits_space`] for what is refused.
+    /// Also refuses a `metric` that the predicted target is not: a `*_ms` column
+    /// is `latency_ms`, `*_acc` is `accuracy`, `*_mj` is `energy_mj`, and a
+    /// metric name (a predictor fitted on a run) is that metric.
     pub fn from_saved(space: Arc<S>, saved: SavedPredictor, metric: Metric, path: &Path) -> Result<Self> {
         let features = check_fits_space(space.as_ref(), &saved, path)?;
         let target = saved.metadata.get("target").cloned().unwrap_or_default();
+        if let Some(implied) = metric_of_target(&target)
+            && implied != metric
+        {
+            return Err(PredictorError::Mismatch {
+                path: path.into(),
+                reason: format!("it predicts `{target}` ({implied}), not {metric}"),
+            });
+        }
         let name = format!("predictor({target} -> {metric})");
         Ok(PredictorEvaluator::new(space, saved.model, features, metric, name))
     }
@@ -86,6 +97,19 @@ pub fn check_fits_space<S: MultiEncode + ToNetworkSpec>(
         )));
     }
     Ok(features)
+}
+
+/// The metric a predicted table column or run metric is, when it says.
+fn metric_of_target(target: &str) -> Option<Metric> {
+    if target.ends_with("_ms") {
+        Some(Metric::LatencyMs)
+    } else if target.ends_with("_acc") {
+        Some(Metric::Accuracy)
+    } else if target.ends_with("_mj") {
+        Some(Metric::EnergyMj)
+    } else {
+        target.parse().ok()
+    }
 }
 
 fn features_label(f: &FeatureConfig) -> String {

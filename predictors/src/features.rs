@@ -104,6 +104,17 @@ impl FeatureConfig {
         Some(v)
     }
 
+    /// Checks that the predictor gets something to read: encoding `none` needs free
+    /// or cheap features (`features.encoding`).
+    pub fn validate(&self) -> crate::Result<()> {
+        crate::error::check(
+            self.encoding != EncodingKind::None || !self.free.is_empty() || !self.cheap.is_empty(),
+            "features.encoding",
+            "none",
+            "an encoding (one_hot, adjacency_ops, path, path_stats), or `none` with free or cheap features",
+        )
+    }
+
     /// Appends `log10(max(x, 1e-9))` of each extra value (e.g. cheap latencies).
     pub fn with_extra(mut v: Vec<f64>, extra: &[f64]) -> Vec<f64> {
         v.extend(extra.iter().map(|x| x.max(1e-9).log10()));

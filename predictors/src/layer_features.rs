@@ -97,7 +97,17 @@ mod tests {
         ] {
             assert_eq!(count(g), n, "{g}");
         }
+        let bytes = |g: &str| v[LAYER_GROUPS.iter().position(|n| *n == g).expect("group") * PER_GROUP + 2];
         assert!((flops("conv3x3") - 13_824.0 / 1e6).abs() < 1e-12, "{}", flops("conv3x3"));
+        // Depthwise 3x3 on 4 channels: MACs 4*64*9 = 2304, FLOPs 4608.
+        assert!((flops("depthwise_conv") - 4_608.0 / 1e6).abs() < 1e-12);
+        // Pointwise 4 -> 8: MACs 8*64*4 = 2048, FLOPs 4096; fc 8 -> 10 with bias: 2*80 + 10.
+        assert!((flops("conv1x1") - 4_096.0 / 1e6).abs() < 1e-12);
+        assert!((flops("linear") - 170.0 / 1e6).abs() < 1e-12);
+        // Stem activations: (3 + 4) * 64 floats of 4 bytes = 1792 bytes.
+        assert!((bytes("conv3x3") - 1_792.0 / 1e6).abs() < 1e-12, "{}", bytes("conv3x3"));
+        // Global pool: 8 * 64 in, 8 out, 4 bytes each = 2080 bytes.
+        assert!((bytes("global_pool") - 2_080.0 / 1e6).abs() < 1e-12, "{}", bytes("global_pool"));
         // Each group's FLOPs are those of its layers; the total is the network's.
         let total: f64 = (0..LAYER_GROUPS.len()).map(|g| v[g * PER_GROUP + 1]).sum();
         assert!((total - spec.flops() as f64 / 1e6).abs() < 1e-9);

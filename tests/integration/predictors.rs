@@ -375,6 +375,12 @@ metric = "{metric}"
     let err = ExperimentConfig::from_toml(&config_text(&path, "speed", "nb201"), "p.toml").expect_err("bad metric");
     let msg = err.to_string();
     assert!(msg.contains("evaluators[1].metric") && msg.contains("speed") && msg.contains("latency_ms"), "{msg}");
+    let as_accuracy = config_text(&path, "accuracy", "nb201")
+        .replace("accuracy = \"cifar10_test_acc\"", "accuracy = \"cifar10_test_acc\"\ndevice = \"fpga\"");
+    let cfg = ExperimentConfig::from_toml(&as_accuracy, "p.toml").expect("valid");
+    let nb = Arc::new(Nb201Space::new(Default::default()).expect("space"));
+    let msg = format!("{:#}", build_evaluators(&cfg, &nb, None).err().expect("latency predictor as accuracy"));
+    assert!(msg.contains("fpga_ms") && msg.contains("not accuracy"), "{msg}");
     let missing = dir.path().join("missing.json").display().to_string();
     let cfg = ExperimentConfig::from_toml(&config_text(&missing, "latency_ms", "nb201"), "p.toml").expect("valid");
     let nb = Arc::new(Nb201Space::new(Default::default()).expect("space"));
@@ -418,6 +424,7 @@ fn few_shot_transfer_to_a_measured_device_writes_a_usable_latency_table() {
     };
     let summary = transfer_measured(&opts).expect("transfer");
     assert!(summary.contains("`phone`") && summary.contains("leave-one-out"), "{summary}");
+    assert!(summary.contains("median error"), "{summary}");
     let written = MetricTable::load(&opts.write, &space).expect("a loadable table");
     assert_eq!(written.len(), rows.len());
     let pc = written.column("phone_ms").expect("phone_ms column");
@@ -446,6 +453,24 @@ fn few_shot_transfer_to_a_measured_device_writes_a_usable_latency_table() {
     assert!(msg.contains("-2") && msg.contains("> 0"), "{msg}");
     let msg = bad(&format!("arch,a_ms,b_ms\n{},1,2\n", rows[0].0));
     assert!(msg.contains("a_ms, b_ms") && msg.contains("latency_ms"), "{msg}");
+    // The table is never written over the measurements; a name that is also a
+    // source device is refused; `latency_ms` names the device `target`.
+    std::fs::write(
+        &measured,
+        format!(
+            "index,arch,latency_ms\n{}",
+            first3.lines().enumerate().map(|(k, l)| format!("{k},{l}\n")).collect::<String>()
+        ),
+    )
+    .expect("write");
+    let same = ApplyOptions { write: measured.clone(), ..opts.clone() };
+    let msg = format!("{:#}", transfer_measured(&same).expect_err("same file"));
+    assert!(msg.contains("is the --measured file"), "{msg}");
+    let fpga = ApplyOptions { name: Some("fpga".into()), ..opts.clone() };
+    let msg = format!("{:#}", transfer_measured(&fpga).expect_err("collision"));
+    assert!(msg.contains("`fpga`") && msg.contains("source device"), "{msg}");
+    let summary = transfer_measured(&opts).expect("latency_ms column, extra index column");
+    assert!(summary.contains("`target`"), "{summary}");
 }
 
 #[test]
@@ -516,4 +541,35 @@ kind = "analytical"
     // An unrecorded metric is refused, naming the recorded ones.
     let msg = format!("{:#}", fit(&FitOptions { target: "latency_ms".into(), ..opts }).expect_err("not recorded"));
     assert!(msg.contains("latency_ms") && msg.contains("memory_mb"), "{msg}");
+}
+
+#[test]
+fn a_strategy_with_nothing_to_read_and_verify_without_a_measured_latency_are_refused() {
+    let base = r#"
+name = "z"
+budget = 20
+[space]
+kind = "nb201"
+[[objectives]]
+metric = "accuracy"
+[[objectives]]
+metric = "latency_ms"
+[[evaluators]]
+kind = "table"
+accuracy = "cifar10_test_acc"
+device = "fpga"
+"#;
+    let empty = format!("{base}[strategy]\nkind = \"linas\"\nfeatures = {{ encoding = \"none\", free = [] }}\n");
+    let msg = ExperimentConfig::from_toml(&empty, "z.toml").expect_err("no features").to_string();
+    assert!(msg.contains("z.toml") && msg.contains("features.encoding") && msg.contains("path_stats"), "{msg}");
+    let layers =
+        format!("{base}[strategy]\nkind = \"linas\"\nfeatures = {{ encoding = \"none\", free = [\"layers\"] }}\n");
+    ExperimentConfig::from_toml(&layers, "z.toml").expect("layer features alone are enough");
+    // verify re-measures the latency the run recorded: the last evaluator giving
+    // it is a predictor here, so verify is refused before the search.
+    let verify = format!(
+        "{base}[strategy]\nkind = \"nsga2\"\n[[evaluators]]\nkind = \"lut\"\npath = \"t.json\"\n[[evaluators]]\nkind = \"predictor\"\npath = \"p.json\"\nmetric = \"latency_ms\"\n[output]\nverify = true\n"
+    );
+    let msg = ExperimentConfig::from_toml(&verify, "z.toml").expect_err("verify").to_string();
+    assert!(msg.contains("output.verify") && msg.contains("last evaluator"), "{msg}");
 }

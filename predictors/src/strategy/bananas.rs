@@ -89,7 +89,8 @@ impl BananasConfig {
             self.random_fraction,
             "a fraction in [0, 1]",
         )?;
-        super::validate_common(self.n_init, &self.acquisition, &self.model, self.pretrain)
+        super::validate_common(self.n_init, &self.acquisition, &self.model, self.pretrain)?;
+        self.features.validate()
     }
 
     /// Builds the strategy for `problem`, taking cheap metrics from `cheap`.

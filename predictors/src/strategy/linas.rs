@@ -70,7 +70,8 @@ impl LinasConfig {
         check(self.population_size >= 4, "population_size", self.population_size, "an integer >= 4")?;
         check(self.generations >= 1, "generations", self.generations, "an integer >= 1")?;
         check(self.candidates_per_pick >= 1, "candidates_per_pick", self.candidates_per_pick, "an integer >= 1")?;
-        super::validate_common(self.n_init, &self.acquisition, &self.model, self.pretrain)
+        super::validate_common(self.n_init, &self.acquisition, &self.model, self.pretrain)?;
+        self.features.validate()
     }
 
     /// Builds the strategy for `problem`, taking cheap metrics from `cheap`.
