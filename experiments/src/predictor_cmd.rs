@@ -262,7 +262,7 @@ impl TransferFeatures {
         })
     }
 
-    pub(crate) fn of(self, one_hot: &[f32]) -> Vec<f64> {
+    fn of(self, one_hot: &[f32]) -> Vec<f64> {
         match self {
             TransferFeatures::Hist => (0..5).map(|k| one_hot.chunks(5).map(|c| f64::from(c[k])).sum()).collect(),
             TransferFeatures::OneHot => one_hot.iter().map(|&v| f64::from(v)).collect(),
@@ -339,7 +339,7 @@ impl TransferDenoise {
 
 /// The groupings of `kinds` over the architectures given by their one-hot
 /// op-per-edge encodings.
-pub(crate) fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]) -> Vec<Grouping> {
+fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]) -> Vec<Grouping> {
     kinds
         .iter()
         .map(|&kind| {
@@ -355,6 +355,26 @@ pub(crate) fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]
             Grouping { name: kind.name().to_string(), ids }
         })
         .collect()
+}
+
+/// The architecture side of the transfer inputs, for every row of the table:
+/// the `features` of each architecture and the denoising groupings.
+pub(crate) fn transfer_arch_inputs(
+    space: &Nb201Space,
+    table: &MetricTable,
+    features: TransferFeatures,
+    denoise: &[TransferDenoise],
+) -> Result<(Vec<Vec<f64>>, Vec<Grouping>)> {
+    let one_hot: Vec<Vec<f32>> =
+        table.rows().map(|(n, _)| Ok(space.encode(&space.parse(n)?))).collect::<Result<_>>()?;
+    let arch_features = one_hot.iter().map(|oh| features.of(oh)).collect();
+    Ok((arch_features, transfer_groupings(denoise, &one_hot)))
+}
+
+/// Per table row, the latencies (ms) of the `sources` devices.
+pub(crate) fn source_latencies(table: &MetricTable, sources: &[String]) -> Result<Vec<Vec<f64>>> {
+    let cols: Vec<usize> = sources.iter().map(|d| table.column(&format!("{d}_ms"))).collect::<nas_core::Result<_>>()?;
+    Ok(table.rows().map(|(_, r)| cols.iter().map(|&c| r[c]).collect()).collect())
 }
 
 /// Options of `hwnas predictor transfer`.
@@ -431,10 +451,7 @@ pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
             bail!("unknown device `{d}`; devices: {}", devices.join(", "));
         }
     }
-    let one_hot: Vec<Vec<f32>> =
-        table.rows().map(|(n, _)| Ok(space.encode(&space.parse(n)?))).collect::<Result<_>>()?;
-    let arch_features: Vec<Vec<f64>> = one_hot.iter().map(|oh| features.of(oh)).collect();
-    let groupings = transfer_groupings(denoise, &one_hot);
+    let (arch_features, groupings) = transfer_arch_inputs(&space, &table, *features, denoise)?;
     let column = |d: &str| -> Result<Vec<f64>> {
         let c = table.column(&format!("{d}_ms"))?;
         Ok(table.rows().map(|(_, r)| r[c]).collect())
@@ -448,8 +465,7 @@ pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
             bail!("--from and --to both name `{t}`");
         }
         let y = column(t)?;
-        let src: Vec<Vec<f64>> = sources.iter().map(|d| column(d)).collect::<Result<_>>()?;
-        let src_ms: Vec<Vec<f64>> = (0..y.len()).map(|i| src.iter().map(|c| c[i]).collect()).collect();
+        let src_ms = source_latencies(&table, &sources)?;
         let (mut taus, mut base, mut weights, mut alphas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut chosen = Vec::new();
         for seed in 0..seeds {

@@ -59,11 +59,6 @@ pub struct FitOptions {
     pub run: Option<PathBuf>,
 }
 
-/// The features a saved predictor expects, from its metadata.
-pub fn feature_config_of(saved: &SavedPredictor, path: &Path) -> Result<FeatureConfig> {
-    Ok(saved.feature_config(path)?)
-}
-
 fn features_of<S: MultiEncode + ToNetworkSpec>(space: &S, fc: &FeatureConfig, notation: &str) -> Result<Vec<f64>> {
     let arch = space.parse(notation)?;
     fc.features(space, &arch).with_context(|| format!("the {} encoding is not available for {notation}", fc.encoding))

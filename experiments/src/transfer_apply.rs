@@ -21,10 +21,10 @@
 //! TFLite devices), and the mean absolute error in ms. A `.gz` output is
 //! compressed.
 
-use crate::predictor_cmd::{TransferDenoise, TransferFeatures, nb201, transfer_groupings};
+use crate::predictor_cmd::{TransferDenoise, TransferFeatures, nb201, source_latencies, transfer_arch_inputs};
 use crate::rundir::write_atomic;
 use anyhow::{Context, Result, bail};
-use nas_core::{Encode, MetricTable, SearchSpace};
+use nas_core::{MetricTable, SearchSpace};
 use predictors::kendall_tau;
 use predictors::transfer::{FewShotTransfer, TransferScale};
 use std::collections::HashMap;
@@ -133,12 +133,8 @@ pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
     if same_file(&opts.measured, &opts.write) {
         bail!("--write {} is the --measured file; write the table elsewhere", opts.write.display());
     }
-    let one_hot: Vec<Vec<f32>> =
-        table.rows().map(|(n, _)| Ok(space.encode(&space.parse(n)?))).collect::<Result<_>>()?;
-    let features: Vec<Vec<f64>> = one_hot.iter().map(|oh| opts.features.of(oh)).collect();
-    let groupings = transfer_groupings(&opts.denoise, &one_hot);
-    let cols: Vec<usize> = sources.iter().map(|d| table.column(&format!("{d}_ms"))).collect::<nas_core::Result<_>>()?;
-    let src_ms: Vec<Vec<f64>> = table.rows().map(|(_, r)| cols.iter().map(|&c| r[c]).collect()).collect();
+    let (features, groupings) = transfer_arch_inputs(&space, &table, opts.features, &opts.denoise)?;
+    let src_ms = source_latencies(&table, &sources)?;
     let cfg = FewShotTransfer { scale: opts.scale, ..Default::default() };
     let fit = |held_out: &[usize]| {
         let kept: Vec<(usize, f64)> =

@@ -23,6 +23,33 @@ fn run(cfg: &ExperimentConfig, seed: u64) -> Vec<Trial> {
     trials
 }
 
+/// `predictor fit` options on the NB201 table writing `out`: ridge on layer
+/// features of 20 cells, to be overridden per test.
+fn fit_options(out: std::path::PathBuf) -> experiments::predictor_store_cmd::FitOptions {
+    experiments::predictor_store_cmd::FitOptions {
+        space: "nb201".into(),
+        target: "fpga".into(),
+        model: "ridge".into(),
+        encoding: EncodingKind::None,
+        free: vec![::predictors::FreeFeature::Layers],
+        train_size: 20,
+        seed: 0,
+        out,
+        run: None,
+    }
+}
+
+/// The Kendall tau that a `predictor fit` summary reports on `rest` other rows.
+fn fitted_tau(summary: &str, rest: usize) -> f64 {
+    let prefix = format!("Kendall tau on the other {rest} architectures: ");
+    summary
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no tau line for {rest} rows in {summary}"))
+        .parse()
+        .expect("number")
+}
+
 #[test]
 fn guided_strategies_never_repeat_and_are_reproducible() {
     for strategy in ["bananas", "linas"] {
@@ -125,24 +152,16 @@ fn a_fitted_predictor_saves_and_loads_with_the_same_predictions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("gbdt.json");
     let opts = FitOptions {
-        space: "nb201".into(),
         target: "cifar10".into(),
         model: "gradient_boosting".into(),
         encoding: EncodingKind::PathStats,
         free: vec![::predictors::FreeFeature::Params],
         train_size: 100,
         seed: 3,
-        out: out.clone(),
-        run: None,
+        ..fit_options(out.clone())
     };
     let summary = fit(&opts).expect("fit");
-    let tau: f64 = summary
-        .lines()
-        .find_map(|l| l.strip_prefix("Kendall tau on the other 15525 architectures: "))
-        .expect("tau line")
-        .parse()
-        .expect("number");
-    assert!(tau > 0.6, "{summary}");
+    assert!(fitted_tau(&summary, 15525) > 0.6, "{summary}");
     let text = std::fs::read_to_string(&out).expect("file");
     assert!(text.starts_with("{\"format\":\"hwnas-predictor\",\"schema_version\":1,"), "{text:.200}");
     // Loading gives the fitted model back: the same seed refits to the same
@@ -311,26 +330,10 @@ fn a_latency_predictor_on_layer_features_drives_a_search_as_its_hardware_objecti
     // cells ranks all others almost exactly (measured: tau 0.990).
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("fpga.json");
-    let opts = FitOptions {
-        space: "nb201".into(),
-        target: "fpga".into(),
-        model: "ridge".into(),
-        encoding: EncodingKind::None,
-        free: vec![::predictors::FreeFeature::Layers],
-        train_size: 20,
-        seed: 1,
-        out: file.clone(),
-        run: None,
-    };
+    let opts = FitOptions { seed: 1, ..fit_options(file.clone()) };
     let summary = fit(&opts).expect("fit");
     assert!(summary.contains("fpga_ms") && summary.contains("none+layers"), "{summary}");
-    let tau: f64 = summary
-        .lines()
-        .find_map(|l| l.strip_prefix("Kendall tau on the other 15605 architectures: "))
-        .expect("tau line")
-        .parse()
-        .expect("number");
-    assert!(tau > 0.98, "{summary}");
+    assert!(fitted_tau(&summary, 15605) > 0.98, "{summary}");
 
     // The saved predictor is a config evaluator: latency from it, accuracy from the table.
     let config_text = |path: &str, metric: &str, space: &str| {
@@ -506,25 +509,10 @@ kind = "analytical"
     let summary =
         experiments::runner::run_new(&cfg, &run, &experiments::runner::RunOptions { quiet: true }).expect("run");
     let file = dir.path().join("mem.json");
-    let opts = FitOptions {
-        space: "nb201".into(),
-        target: "memory_mb".into(),
-        model: "ridge".into(),
-        encoding: EncodingKind::None,
-        free: vec![::predictors::FreeFeature::Layers],
-        train_size: 40,
-        seed: 0,
-        out: file.clone(),
-        run: Some(run.clone()),
-    };
+    let opts =
+        FitOptions { target: "memory_mb".into(), train_size: 40, run: Some(run.clone()), ..fit_options(file.clone()) };
     let report = fit(&opts).expect("fit");
-    let tau: f64 = report
-        .lines()
-        .find_map(|l| l.strip_prefix("Kendall tau on the other 20 architectures: "))
-        .expect("tau line")
-        .parse()
-        .expect("number");
-    assert!(tau > 0.9, "{report}");
+    assert!(fitted_tau(&report, 20) > 0.9, "{report}");
     // Predicting needs the space: from the run directory it works and is close to
     // the analytical value; without it, or with another setting, it is refused.
     let t = &summary.trials[0];
