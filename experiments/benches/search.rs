@@ -8,11 +8,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use experiments::config::ExperimentConfig;
-use experiments::setup::{build_evaluators, build_strategy};
+use experiments::setup::{Build, Setup};
 use nas_core::{Search, SearchConfig};
-use search_spaces::nb201::Nb201Space;
 use std::hint::black_box;
-use std::sync::Arc;
 
 fn config(strategy: &str) -> ExperimentConfig {
     let text = format!(
@@ -23,24 +21,24 @@ fn config(strategy: &str) -> ExperimentConfig {
     ExperimentConfig::from_toml(&text, "bench").expect("valid bench config")
 }
 
+/// One search of `budget` distinct architectures with batch `batch`.
+fn search(setup: &Setup, registry: &nas_core::Registry, budget: usize, batch: usize) -> usize {
+    let mut s = setup.strategy(registry).expect("strategy");
+    let sc = SearchConfig { budget, batch_size: batch, seed: 1, max_idle_asks: 50 };
+    let out =
+        Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc).run(s.as_mut()).expect("search");
+    out.trials.len()
+}
+
 fn searches(c: &mut Criterion) {
-    let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
+    let registry = experiments::registry::builtin();
     let mut g = c.benchmark_group("nb201_table_search");
     g.sample_size(20);
     for strategy in ["nsga2", "evolution", "random"] {
-        let cfg = config(strategy);
-        let evals = build_evaluators(&cfg, &space, None).expect("evaluators");
-        let problem = cfg.problem();
+        let setup = Setup::new(&config(strategy), &registry, Build::All).expect("setup");
         for budget in [200usize, 400] {
             g.bench_function(format!("{strategy}/{budget}"), |b| {
-                b.iter(|| {
-                    let mut s = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &problem);
-                    let sc = SearchConfig { budget, batch_size: 10, seed: 1, max_idle_asks: 50 };
-                    let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc)
-                        .run(s.as_mut())
-                        .expect("search");
-                    black_box(out.trials.len())
-                })
+                b.iter(|| black_box(search(&setup, &registry, budget, 10)))
             });
         }
     }
@@ -48,29 +46,17 @@ fn searches(c: &mut Criterion) {
     g = c.benchmark_group("nb201_table_guided_search");
     g.sample_size(10);
     for strategy in ["linas", "bananas"] {
-        let cfg = config(strategy);
-        let evals = build_evaluators(&cfg, &space, None).expect("evaluators");
-        let problem = cfg.problem();
-        g.bench_function(format!("{strategy}/100"), |b| {
-            b.iter(|| {
-                let mut s = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &problem);
-                let sc = SearchConfig { budget: 100, batch_size: 5, seed: 1, max_idle_asks: 50 };
-                let out = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc)
-                    .run(s.as_mut())
-                    .expect("search");
-                black_box(out.trials.len())
-            })
-        });
+        let setup = Setup::new(&config(strategy), &registry, Build::All).expect("setup");
+        g.bench_function(format!("{strategy}/100"), |b| b.iter(|| black_box(search(&setup, &registry, 100, 5))));
     }
     g.finish();
+    let space = search_spaces::nb201::Nb201Space::new(Default::default()).expect("space");
     g = c.benchmark_group("nb201_table");
     g.sample_size(10);
     g.bench_function("load_15625_rows", |b| {
         b.iter(|| {
             black_box(
-                nas_core::MetricTable::load(experiments::setup::builtin_nb201_table(), space.as_ref())
-                    .expect("table")
-                    .len(),
+                nas_core::MetricTable::load(experiments::registry::builtin_nb201_table(), &space).expect("table").len(),
             )
         })
     });

@@ -1,12 +1,13 @@
 //! The `hwnas` command line (clap).
 
 use crate::compare::{compare, default_budgets, format_table};
-use crate::config::{DEFAULT_CONFIG, ExperimentConfig, STRATEGIES, StrategyConfig};
-use crate::hardware::{LutBuildArgs, LutValidateArgs, lut_build, lut_validate, verify};
+use crate::config::{DEFAULT_CONFIG, ExperimentConfig, Section};
+use crate::hardware::{LutBuildArgs, LutValidateArgs, fmt_tau, lut_build, lut_validate, print_validation, verify};
+use crate::registry::builtin_nb201_table;
 use crate::runner::{RunOptions, default_run_dir, replot, resume, run_new};
-use crate::setup::{builtin_nb201_table, resolve_paths};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use nas_core::Registry;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,8 +33,8 @@ pub enum Command {
         /// Override the budget (distinct architectures evaluated).
         #[arg(long)]
         budget: Option<usize>,
-        /// Override the strategy (default settings of that strategy).
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(STRATEGIES))]
+        /// Override the strategy (default settings of that strategy; see `hwnas list`).
+        #[arg(long)]
         strategy: Option<String>,
         /// Run directory (default: `runs/<name>-s<seed>-<time>`).
         #[arg(long)]
@@ -116,8 +117,8 @@ pub enum Command {
 pub enum LutCommand {
     /// Measure every distinct layer of a space on this machine and write the table.
     Build {
-        /// Search space: nb201 or darts (default settings unless --config is given).
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["nb201", "darts"]))]
+        /// Search space (default settings unless --config is given; see `hwnas list`).
+        #[arg(long)]
         space: Option<String>,
         /// Take the space settings (and the dataset's input shape) from this experiment config.
         #[arg(long)]
@@ -145,8 +146,8 @@ pub enum LutCommand {
     Validate {
         /// The table file.
         lut: PathBuf,
-        /// Search space: nb201 or darts (default: the table's own space and settings).
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["nb201", "darts"]))]
+        /// Search space (default: the table's own space and settings).
+        #[arg(long)]
         space: Option<String>,
         /// Take the space settings from this experiment config.
         #[arg(long)]
@@ -169,22 +170,26 @@ pub enum LutCommand {
     },
 }
 
-fn load_config(path: Option<&Path>) -> Result<(ExperimentConfig, PathBuf)> {
+fn load_config(path: Option<&Path>, registry: &Registry) -> Result<(ExperimentConfig, PathBuf)> {
     match path {
         Some(p) => {
-            let cfg = ExperimentConfig::load(p)?;
+            let cfg = ExperimentConfig::load_with(p, registry)?;
             let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
             let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
             Ok((cfg, base))
         }
-        None => Ok((ExperimentConfig::from_toml(DEFAULT_CONFIG, "<built-in default>")?, PathBuf::from("."))),
+        None => {
+            Ok((ExperimentConfig::from_toml_with(DEFAULT_CONFIG, "<built-in default>", registry)?, PathBuf::from(".")))
+        }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Runs one parsed command line with `registry` (the binary passes the built-in
+/// one; tests can add components of their own).
+pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { config, seed, budget, strategy, out, quiet } => {
-            let (mut cfg, base) = load_config(config.as_deref())?;
+            let (mut cfg, base) = load_config(config.as_deref(), registry)?;
             if let Some(s) = seed {
                 cfg.seed = s;
             }
@@ -195,53 +200,66 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.budget = b;
             }
             if let Some(s) = strategy
-                && cfg.strategy.name() != s
+                && cfg.strategy.kind != s
             {
-                cfg.strategy = StrategyConfig::by_name(&s).context("unknown strategy")?;
+                cfg.strategy = Section::of_kind(&s);
+                cfg.validate("--strategy", registry)?;
             }
-            resolve_paths(&mut cfg, &base.canonicalize().unwrap_or(base.clone()));
+            cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
             let dir = out.unwrap_or_else(|| default_run_dir(&cfg));
-            let s = run_new(&cfg, &dir, &RunOptions { quiet })?;
+            let s = run_new(&cfg, &dir, registry, &RunOptions { quiet })?;
             summary(&s);
         }
         Command::Resume { run_dir, quiet } => {
-            let s = resume(&run_dir, &RunOptions { quiet })?;
+            let s = resume(&run_dir, registry, &RunOptions { quiet })?;
             summary(&s);
         }
         Command::Plot { run_dir } | Command::Export { run_dir } => {
-            replot(&run_dir)?;
+            replot(&run_dir, registry)?;
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
         }
         Command::Compare { config, strategies, seeds, budget, at, out } => {
-            let (mut cfg, base) = load_config(Some(&config))?;
+            let (mut cfg, base) = load_config(Some(&config), registry)?;
             if let Some(b) = budget {
                 cfg.budget = b;
             }
-            resolve_paths(&mut cfg, &base.canonicalize().unwrap_or(base.clone()));
+            cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
             let budgets = at.unwrap_or_else(|| default_budgets(cfg.budget));
-            let cmp = compare(&cfg, &strategies, seeds, &budgets, &out)?;
+            let cmp = compare(&cfg, &strategies, seeds, &budgets, &out, registry)?;
             print!("{}", format_table(&cmp));
             println!("wrote {0}/compare.json and {0}/compare.svg", out.display());
         }
-        Command::List => list()?,
+        Command::List => list(registry)?,
         Command::Bench { steps } => bench(steps)?,
         Command::Lut {
             command: LutCommand::Build { space, config, threads, batch, out, calibration, quick, quiet },
         } => {
-            lut_build(&LutBuildArgs { space, config, threads, batch, out, calibration, quick, quiet })?;
+            let r =
+                lut_build(&LutBuildArgs { space, config, threads, batch, out, calibration, quick, quiet }, registry)?;
+            if quiet {
+                println!("wrote {}", r.path.display());
+            } else {
+                println!("{r}");
+            }
         }
         Command::Lut { command: LutCommand::Validate { lut, space, config, samples, seed, out, no_png, quiet } } => {
-            lut_validate(&LutValidateArgs { lut, space, config, samples, seed, out, png: !no_png, quiet })?;
+            let r = lut_validate(
+                &LutValidateArgs { lut, space, config, samples, seed, out, png: !no_png, quiet },
+                registry,
+            )?;
+            if quiet {
+                print_validation(&r);
+            }
         }
-        Command::Predictor { command } => predictor(command)?,
+        Command::Predictor { command } => predictor(command, registry)?,
         Command::Verify { run_dir, quiet } => {
-            let r = verify(&run_dir, quiet)?;
+            let r = verify(&run_dir, registry, quiet)?;
             if quiet {
                 println!(
-                    "verified {} front members: MAPE {:.2}%, Kendall tau {:.3}, {} became dominated",
+                    "verified {} front members: MAPE {:.2}%, Kendall tau {}, {} became dominated",
                     r.points.len(),
                     r.mape_pct,
-                    r.kendall_tau,
+                    fmt_tau(r.kendall_tau),
                     r.became_dominated
                 );
             }
@@ -260,21 +278,31 @@ fn summary(s: &crate::runner::RunSummary) {
     println!("Pareto plot: {}", s.dir.join("pareto.png").display());
 }
 
-fn list() -> Result<()> {
-    println!("spaces:      nb201 (NAS-Bench-201 cells, 15,625), darts (DARTS normal + reduction cells)");
-    println!("strategies:  {}", STRATEGIES.join(", "));
-    println!(
-        "evaluators:  table (benchmark CSV), train (burn training), analytical (params/FLOPs/MACs/BitOps/memory), \
-         predictor (a file of `hwnas predictor fit`)"
-    );
-    println!(
-        "hardware:    lut (measured latency table, `hwnas lut build`), measured (end-to-end timing), \
-         energy (technologies: {}), systolic (dataflows ws, os, rs), device (NB201 table columns below)",
-        latency_lut::Technology::NAMES.join(", ")
-    );
-    println!("datasets:    {}", crate::config::DATASETS.join(", "));
-    println!("metrics:     {}", nas_core::Metric::all_names());
-    println!("backends:    {}", nas_core::train::Backend::ALL.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
+/// `hwnas list`: every registered component, from the registry.
+fn list(registry: &Registry) -> Result<()> {
+    let caps = |c: &[nas_core::Capability]| {
+        if c.is_empty() { "-".to_string() } else { c.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ") }
+    };
+    println!("spaces (capabilities):");
+    for c in registry.spaces() {
+        println!("  {:<12} {} [{}]", c.name, c.description, caps(&c.capabilities));
+    }
+    println!("strategies (needs of the space, default settings):");
+    for c in registry.strategies() {
+        println!("  {:<12} {} [{}]", c.name, c.description, caps(&c.capabilities));
+    }
+    println!("evaluators:");
+    for c in registry.evaluators() {
+        println!("  {:<12} {}", c.name, c.description);
+    }
+    println!("datasets:");
+    for d in registry.datasets() {
+        println!("  {:<12} {}", d.name, d.description);
+    }
+    println!("energy technologies: {}", latency_lut::Technology::NAMES.join(", "));
+    println!("systolic dataflows: ws, os, rs");
+    println!("metrics: {}", nas_core::Metric::all_names());
+    println!("backends: {}", nas_core::train::Backend::ALL.iter().map(|b| b.name()).collect::<Vec<_>>().join(", "));
     let space = search_spaces::nb201::Nb201Space::new(Default::default())?;
     let table = nas_core::MetricTable::load(builtin_nb201_table(), &space)
         .with_context(|| format!("reading {}", builtin_nb201_table().display()))?;
@@ -452,7 +480,7 @@ fn parse_free(free: &[String]) -> Result<Vec<predictors::FreeFeature>> {
         .collect()
 }
 
-fn predictor(command: PredictorCommand) -> Result<()> {
+fn predictor(command: PredictorCommand, registry: &Registry) -> Result<()> {
     use crate::predictor_cmd::{EvalOptions, TransferDenoise, TransferFeatures, TransferOptions, eval, transfer_with};
     match command {
         PredictorCommand::Eval {
@@ -528,10 +556,10 @@ fn predictor(command: PredictorCommand) -> Result<()> {
                 out,
                 run,
             };
-            println!("{}", crate::predictor_store_cmd::fit(&opts)?);
+            println!("{}", crate::predictor_store_cmd::fit(&opts, registry)?);
         }
         PredictorCommand::Predict { model, archs, table, config } => {
-            print!("{}", crate::predictor_store_cmd::predict(&model, &archs, table, config.as_deref())?);
+            print!("{}", crate::predictor_store_cmd::predict(&model, &archs, table, config.as_deref(), registry)?);
         }
     }
     Ok(())
@@ -559,8 +587,9 @@ fn exit_quietly_on_closed_stdout() {
 /// Entry point used by `main`: maps errors to exit codes.
 pub fn main() -> ExitCode {
     exit_quietly_on_closed_stdout();
+    latency_lut::measure::set_program_allocator(crate::hardware::HWNAS_ALLOCATOR);
     let cli = Cli::parse();
-    match run(cli) {
+    match run_with(&crate::registry::builtin(), cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -1,16 +1,16 @@
 //! `hwnas compare`: several strategies over several seeds, HV ratio against budget.
 
-use crate::config::{ExperimentConfig, StrategyConfig};
+use crate::config::{ExperimentConfig, Section};
 use crate::hv::{HvScale, feasible_points, hv_curve};
 use crate::plot::{Curve, curves_plot};
 use crate::rundir::write_atomic;
-use crate::setup::{RunnableSpace, build_evaluators, build_strategy, load_data};
+use crate::setup::{Build, Setup};
 use anyhow::{Result, bail};
-use nas_core::{Search, SearchConfig, Trial};
+use nas_core::stats::MeanStd;
+use nas_core::{Registry, Search, SearchConfig, Trial};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Mean and standard deviation of one strategy at one budget.
 #[derive(Clone, Debug, Serialize)]
@@ -48,10 +48,8 @@ pub struct Comparison {
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (m, var.sqrt())
+    let m = MeanStd::of(v);
+    (m.mean, m.std)
 }
 
 /// The budgets reported by default: a quarter, a half and the whole budget, plus
@@ -71,33 +69,25 @@ pub fn compare(
     seeds: usize,
     budgets: &[usize],
     out: &Path,
+    registry: &Registry,
 ) -> Result<Comparison> {
     if seeds == 0 {
         bail!("--seeds must be >= 1");
     }
     let mut configs = Vec::new();
     for s in strategies {
-        let sc = if cfg.strategy.name() == s {
-            cfg.strategy.clone()
-        } else {
-            StrategyConfig::by_name(s).ok_or_else(|| {
-                anyhow::anyhow!("unknown strategy `{s}`; allowed: {}", crate::config::STRATEGIES.join(", "))
-            })?
-        };
-        configs.push(sc);
+        let mut c = cfg.clone();
+        if c.strategy.kind != *s {
+            c.strategy = Section::of_kind(s);
+        }
+        c.validate("--strategies", registry)?;
+        configs.push(c);
     }
-    let data = load_data(cfg)?;
+    let setup = Setup::new(cfg, registry, Build::All)?;
     let runs: Vec<Vec<Vec<Trial>>> =
-        crate::with_space!(cfg, data.as_ref(), |space| run_all(cfg, space, data.as_ref(), &configs, seeds)?);
+        configs.iter().map(|c| run_all(c, &setup, registry, seeds)).collect::<Result<_>>()?;
     let problem = cfg.problem();
-    let true_front = crate::with_space!(cfg, data.as_ref(), |space| {
-        let no_train = {
-            let mut c = cfg.clone();
-            c.evaluators.retain(|e| !matches!(e, crate::config::EvaluatorConfig::Train { .. }));
-            c
-        };
-        build_evaluators(&no_train, &space, None)?.true_front
-    });
+    let true_front = setup.evals.true_front.clone();
     let scale = match true_front.as_deref().and_then(HvScale::from_true_front) {
         Some(s) => s,
         None => {
@@ -108,7 +98,8 @@ pub fn compare(
     };
     let mut results = Vec::new();
     let mut curves = Vec::new();
-    for (sc, per_seed) in configs.iter().zip(&runs) {
+    for (c, per_seed) in configs.iter().zip(&runs) {
+        let name = &c.strategy.kind;
         let curves_s: Vec<Vec<f64>> = per_seed.iter().map(|t| hv_curve(&problem, t, &scale)).collect();
         let len = curves_s.iter().map(Vec::len).max().unwrap_or(0);
         let at_k = |k: usize| -> Vec<f64> {
@@ -128,11 +119,11 @@ pub fn compare(
             })
             .collect();
         curves.push(Curve {
-            name: sc.name().into(),
+            name: name.clone(),
             points: mean_curve.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)).collect(),
             band: Some(std_curve.clone()),
         });
-        results.push(StrategyResult { strategy: sc.name().into(), at, mean_curve, std_curve });
+        results.push(StrategyResult { strategy: name.clone(), at, mean_curve, std_curve });
     }
     std::fs::create_dir_all(out)?;
     let cmp = Comparison { measure: scale.label().into(), seeds, results };
@@ -148,29 +139,18 @@ pub fn compare(
     Ok(cmp)
 }
 
-fn run_all<S: RunnableSpace>(
-    cfg: &ExperimentConfig,
-    space: Arc<S>,
-    data: Option<&crate::setup::DataSplit>,
-    configs: &[StrategyConfig],
-    seeds: usize,
-) -> Result<Vec<Vec<Vec<Trial>>>> {
-    let evals = build_evaluators(cfg, &space, data)?;
-    let problem = cfg.problem();
-    configs
-        .iter()
-        .map(|sc| {
-            (0..seeds)
-                .into_par_iter()
-                .map(|k| {
-                    let seed = cfg.seed.wrapping_add(k as u64);
-                    let mut strategy = build_strategy::<S>(sc, &evals, &problem);
-                    let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-                    let out =
-                        Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc).run(strategy.as_mut())?;
-                    Ok(out.trials)
-                })
-                .collect::<Result<Vec<_>>>()
+fn run_all(cfg: &ExperimentConfig, setup: &Setup, registry: &Registry, seeds: usize) -> Result<Vec<Vec<Trial>>> {
+    let plan = cfg.plan("--strategies", registry)?;
+    (0..seeds)
+        .into_par_iter()
+        .map(|k| {
+            let seed = cfg.seed.wrapping_add(k as u64);
+            let mut strategy =
+                crate::setup::build_strategy(registry, &plan, &setup.space, &setup.evals, &setup.problem)?;
+            let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
+            let out =
+                Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc).run(strategy.as_mut())?;
+            Ok(out.trials)
         })
         .collect()
 }

@@ -1,13 +1,15 @@
 //! Experiment configuration: TOML files with strict validation.
 //!
-//! Every struct denies unknown fields; every value is checked by
-//! [`ExperimentConfig::validate`]. Errors name the file, the field, the bad value
-//! and what is allowed.
+//! The top level (name, seed, budget, objectives, constraints, output) is typed
+//! here; the `[space]`, `[strategy]` and `[[evaluators]]` sections are
+//! [`Section`]s whose `kind` names a component of the
+//! [`Registry`] and whose other fields are that component's
+//! own settings type (parsed by the registry, unknown fields refused, defaults
+//! filled in). [`ExperimentConfig::validate`] checks everything. Errors name the
+//! file, the field, the bad value and what is allowed.
 
-use latency_lut::{Dataflow, TechnologyChoice};
-use nas_core::strategy::{LocalSearchConfig, Nsga2Config, RandomSearchConfig, RegularizedEvolutionConfig};
-use nas_core::train::{Backend, TrainConfig};
-use nas_core::{Constraint, Direction, Metric, Objective};
+use nas_core::registry::{DatasetRequest, EvaluatorSpec, LatencySource, SpaceSpec, StrategySpec};
+use nas_core::{Constraint, Direction, Metric, NasError, Objective, Registry};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -47,17 +49,18 @@ pub struct ExperimentConfig {
     /// Worker threads (0 = one per core).
     #[serde(default)]
     pub threads: usize,
-    /// The search space.
-    pub space: SpaceConfig,
-    /// The search strategy.
-    pub strategy: StrategyConfig,
+    /// The search space: `kind` and the space's settings.
+    pub space: Section,
+    /// The search strategy: `kind` and its settings.
+    pub strategy: Section,
     /// Objectives, e.g. `[{ metric = "accuracy" }, { metric = "latency_ms" }]`.
     pub objectives: Vec<ObjectiveConfig>,
     /// Hard constraints, e.g. `["latency_ms <= 5"]`.
     #[serde(default)]
     pub constraints: Vec<String>,
-    /// Evaluators; their metric maps are merged.
-    pub evaluators: Vec<EvaluatorConfig>,
+    /// Evaluators (`kind` and settings each); their metric maps are merged, later
+    /// ones winning on overlap.
+    pub evaluators: Vec<Section>,
     /// Output settings.
     #[serde(default)]
     pub output: OutputConfig,
@@ -65,6 +68,71 @@ pub struct ExperimentConfig {
 
 fn default_batch() -> usize {
     8
+}
+
+/// A component section: its `kind` and its own settings (parsed by the
+/// registry entry of that kind).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Section {
+    /// The component's registered name.
+    pub kind: String,
+    /// Every other field of the section.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Section {
+    /// A section of `kind` with default settings.
+    pub fn of_kind(kind: &str) -> Self {
+        Section { kind: kind.into(), settings: Default::default() }
+    }
+
+    /// The settings as one JSON value.
+    pub fn settings_value(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.settings.clone())
+    }
+
+    fn with_settings(&self, value: serde_json::Value) -> Self {
+        let settings = match strip_nulls(value) {
+            serde_json::Value::Object(m) => m,
+            _ => Default::default(),
+        };
+        Section { kind: self.kind.clone(), settings }
+    }
+}
+
+/// Removes `null`s (unset optional fields), which TOML cannot hold.
+fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect(),
+        ),
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+impl Serialize for Section {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.settings.len() + 1))?;
+        m.serialize_entry("kind", &self.kind)?;
+        for (k, v) in &self.settings {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Section {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut settings = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let kind = match settings.remove("kind") {
+            Some(serde_json::Value::String(k)) => k,
+            Some(other) => return Err(serde::de::Error::custom(format!("`kind` must be a string, not {other}"))),
+            None => return Err(serde::de::Error::custom("missing field `kind`")),
+        };
+        Ok(Section { kind, settings })
+    }
 }
 
 /// One objective.
@@ -77,312 +145,6 @@ pub struct ObjectiveConfig {
     #[serde(default)]
     pub direction: Option<Direction>,
 }
-
-/// The search space.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SpaceConfig {
-    /// NAS-Bench-201 cells in the NB201 macro network.
-    Nb201 {
-        /// Channels of the first stage (C).
-        #[serde(default = "default_c16")]
-        channels: usize,
-        /// Cells per stage (N).
-        #[serde(default = "default_n5")]
-        cells_per_stage: usize,
-    },
-    /// DARTS normal + reduction cells in the DARTS network.
-    Darts {
-        /// Initial channels (C).
-        #[serde(default = "default_c16")]
-        channels: usize,
-        /// Number of cells.
-        #[serde(default = "default_layers")]
-        layers: usize,
-    },
-}
-
-fn default_c16() -> usize {
-    16
-}
-fn default_n5() -> usize {
-    5
-}
-fn default_layers() -> usize {
-    8
-}
-
-impl SpaceConfig {
-    /// The space's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            SpaceConfig::Nb201 { .. } => "nb201",
-            SpaceConfig::Darts { .. } => "darts",
-        }
-    }
-}
-
-/// The search strategy and its settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StrategyConfig {
-    /// Uniform random search without repeats.
-    Random(RandomSearchConfig),
-    /// Regularized (aging) evolution.
-    Evolution(RegularizedEvolutionConfig),
-    /// NSGA-II.
-    Nsga2(Nsga2Config),
-    /// Pareto local search.
-    Local(LocalSearchConfig),
-    /// BANANAS-style predictor-guided search (predictors crate).
-    Bananas(predictors::strategy::BananasConfig),
-    /// LINAS-style predictor-guided search: NSGA-II on predictors (predictors crate).
-    Linas(predictors::strategy::LinasConfig),
-}
-
-/// Names of the strategies (for `--strategy` and errors).
-pub const STRATEGIES: [&str; 6] = ["random", "evolution", "nsga2", "local", "bananas", "linas"];
-
-impl StrategyConfig {
-    /// The strategy's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            StrategyConfig::Random(_) => "random",
-            StrategyConfig::Evolution(_) => "evolution",
-            StrategyConfig::Nsga2(_) => "nsga2",
-            StrategyConfig::Local(_) => "local",
-            StrategyConfig::Bananas(_) => "bananas",
-            StrategyConfig::Linas(_) => "linas",
-        }
-    }
-
-    /// The default settings of a strategy by name.
-    pub fn by_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "random" => StrategyConfig::Random(Default::default()),
-            "evolution" => StrategyConfig::Evolution(Default::default()),
-            "nsga2" => StrategyConfig::Nsga2(Default::default()),
-            "local" => StrategyConfig::Local(Default::default()),
-            "bananas" => StrategyConfig::Bananas(Default::default()),
-            "linas" => StrategyConfig::Linas(Default::default()),
-            _ => return None,
-        })
-    }
-
-    fn validate(&self) -> nas_core::Result<()> {
-        match self {
-            StrategyConfig::Random(c) => c.validate(),
-            StrategyConfig::Evolution(c) => c.validate(),
-            StrategyConfig::Nsga2(c) => c.validate(),
-            StrategyConfig::Local(c) => c.validate(),
-            StrategyConfig::Bananas(c) => c.validate().map_err(guided_error),
-            StrategyConfig::Linas(c) => c.validate().map_err(guided_error),
-        }
-    }
-}
-
-/// A predictor-guided strategy's config error as a [`nas_core::NasError`].
-fn guided_error(e: predictors::PredictorError) -> nas_core::NasError {
-    nas_core::NasError::InvalidValue {
-        field: "strategy".into(),
-        value: e.to_string(),
-        allowed: "the settings documented in predictors::strategy".into(),
-    }
-}
-
-/// An evaluator: where metrics come from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum EvaluatorConfig {
-    /// A benchmark table (CSV with an `arch` column).
-    Table {
-        /// `builtin:nb201` (the shipped NAS-Bench-201 table) or a CSV path
-        /// (relative paths are relative to the config file).
-        #[serde(default = "default_table")]
-        path: String,
-        /// Column giving `accuracy` (e.g. `cifar10_test_acc`).
-        #[serde(default)]
-        accuracy: Option<String>,
-        /// Device whose `<device>_ms` column gives `latency_ms` (e.g. `fpga`).
-        #[serde(default)]
-        device: Option<String>,
-    },
-    /// Train each candidate with burn on a dataset.
-    Train {
-        /// Dataset: `mnist10k`, `digits` (built in), `mnist_idx`, `cifar10`, `image_folder`.
-        dataset: String,
-        /// Files of non-built-in datasets (relative to the config file).
-        #[serde(default)]
-        path: Option<PathBuf>,
-        /// Fraction held out for validation.
-        #[serde(default = "default_val")]
-        val_fraction: f64,
-        /// burn backend: `flex` (default) or `ndarray`.
-        #[serde(default)]
-        backend: Backend,
-        /// Training settings.
-        #[serde(default)]
-        training: TrainConfig,
-    },
-    /// Params, FLOPs, MACs, BitOps and memory from the layer description.
-    Analytical {},
-    /// `latency_ms` from a measured latency lookup table (`hwnas lut build`).
-    Lut {
-        /// The table file (relative paths are relative to the config file).
-        path: PathBuf,
-        /// Batch size the table must have been measured at (default: any).
-        #[serde(default)]
-        batch: Option<usize>,
-    },
-    /// `latency_ms` measured end to end with burn on this machine (slow, exact).
-    Measured {
-        /// Inputs per forward pass.
-        #[serde(default = "one")]
-        batch: usize,
-        /// Threads of the timing (1 is the most reproducible).
-        #[serde(default = "one")]
-        threads: usize,
-    },
-    /// `energy_mj` from the analytical model (MACs and memory traffic per level).
-    Energy {
-        /// `horowitz45` (default), `eyeriss65`, or a table of energies.
-        #[serde(default)]
-        technology: TechnologyChoice,
-        /// On-chip buffer in KiB.
-        #[serde(default = "default_buffer_kib")]
-        buffer_kib: f64,
-        /// Inputs per inference.
-        #[serde(default = "one")]
-        batch: usize,
-    },
-    /// `latency_ms` and/or `energy_mj` of a systolic-array accelerator.
-    Systolic {
-        /// PE rows.
-        #[serde(default = "sixteen")]
-        rows: usize,
-        /// PE columns.
-        #[serde(default = "sixteen")]
-        cols: usize,
-        /// `ws` (weight stationary), `os` (output stationary) or `rs` (row stationary).
-        #[serde(default)]
-        dataflow: Dataflow,
-        /// Clock in MHz.
-        #[serde(default = "default_clock")]
-        clock_mhz: f64,
-        /// Input, filter and output buffers in KiB.
-        #[serde(default = "default_array_buffer")]
-        ifmap_kib: f64,
-        /// Filter buffer in KiB.
-        #[serde(default = "default_array_buffer")]
-        filter_kib: f64,
-        /// Output buffer in KiB.
-        #[serde(default = "default_array_buffer")]
-        ofmap_kib: f64,
-        /// DRAM bandwidth in bytes per cycle.
-        #[serde(default = "sixteen_f")]
-        dram_bytes_per_cycle: f64,
-        /// Per-access energies, as for `energy`.
-        #[serde(default)]
-        technology: TechnologyChoice,
-        /// Inputs per inference.
-        #[serde(default = "one")]
-        batch: usize,
-        /// Metrics to report (default both `latency_ms` and `energy_mj`).
-        #[serde(default)]
-        metrics: Option<Vec<String>>,
-    },
-    /// `latency_ms` from one device column of the built-in NAS-Bench-201 table
-    /// (`eyeriss`, `fpga`, `pixel3`, ...), as a hardware target like the others.
-    Device {
-        /// Device name (see `hwnas list`).
-        name: String,
-    },
-    /// One metric from a predictor saved by `hwnas predictor fit` (e.g. a
-    /// latency predictor on layer features); free, like the cost models.
-    Predictor {
-        /// The predictor file (relative paths are relative to the config file).
-        path: PathBuf,
-        /// The metric its predictions give, e.g. `latency_ms` or `accuracy`.
-        metric: String,
-    },
-}
-
-fn default_table() -> String {
-    "builtin:nb201".into()
-}
-fn one() -> usize {
-    1
-}
-fn sixteen() -> usize {
-    16
-}
-fn sixteen_f() -> f64 {
-    16.0
-}
-fn default_buffer_kib() -> f64 {
-    512.0
-}
-fn default_clock() -> f64 {
-    500.0
-}
-fn default_array_buffer() -> f64 {
-    64.0
-}
-
-/// Kinds of evaluators (for messages).
-pub const EVALUATOR_KINDS: &str = "table, train, analytical, lut, measured, energy, systolic, device, predictor";
-fn default_val() -> f64 {
-    0.2
-}
-
-impl EvaluatorConfig {
-    /// The systolic-array model of a `systolic` evaluator (an error message for bad
-    /// values; `None`-like error for other kinds).
-    pub fn systolic(&self) -> Result<latency_lut::SystolicArray, String> {
-        let EvaluatorConfig::Systolic {
-            rows,
-            cols,
-            dataflow,
-            clock_mhz,
-            ifmap_kib,
-            filter_kib,
-            ofmap_kib,
-            dram_bytes_per_cycle,
-            technology,
-            batch,
-            metrics,
-        } = self
-        else {
-            return Err("not a systolic evaluator".into());
-        };
-        let array = latency_lut::SystolicArray::new(latency_lut::SystolicConfig {
-            rows: *rows,
-            cols: *cols,
-            dataflow: *dataflow,
-            clock_mhz: *clock_mhz,
-            ifmap_kib: *ifmap_kib,
-            filter_kib: *filter_kib,
-            ofmap_kib: *ofmap_kib,
-            dram_bytes_per_cycle: *dram_bytes_per_cycle,
-            technology: technology.clone(),
-            batch: *batch,
-        })
-        .map_err(|e| e.to_string())?;
-        match metrics {
-            None => Ok(array),
-            Some(names) => {
-                let ms = names
-                    .iter()
-                    .map(|n| n.parse::<Metric>().map_err(|e| format!("metrics: {e}")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                array.with_metrics(ms).map_err(|e| e.to_string())
-            }
-        }
-    }
-}
-
-/// The datasets the `train` evaluator knows.
-pub const DATASETS: [&str; 5] = ["mnist10k", "digits", "mnist_idx", "cifar10", "image_folder"];
 
 /// Output settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -413,25 +175,90 @@ impl Default for OutputConfig {
     }
 }
 
+/// A config's sections, parsed by the registry.
+pub struct Plan {
+    /// The space.
+    pub space: Box<dyn SpaceSpec>,
+    /// The strategy.
+    pub strategy: Box<dyn StrategySpec>,
+    /// The evaluators, in order.
+    pub evaluators: Vec<Box<dyn EvaluatorSpec>>,
+}
+
+impl Plan {
+    /// The dataset of the first evaluator that trains, if any.
+    pub fn dataset(&self) -> Option<DatasetRequest> {
+        self.evaluators.iter().find_map(|e| e.dataset())
+    }
+
+    /// Where the run's `latency_ms` comes from: the last evaluator giving it
+    /// (evaluators are merged in order, later ones overriding).
+    pub fn latency_source(&self) -> LatencySource {
+        self.evaluators
+            .iter()
+            .rev()
+            .find(|e| e.provides().contains(&Metric::LatencyMs))
+            .map_or(LatencySource::None, |e| e.latency_source())
+    }
+
+    /// Metrics the evaluators provide.
+    pub fn provided_metrics(&self) -> Vec<Metric> {
+        let mut out = Vec::new();
+        for m in self.evaluators.iter().flat_map(|e| e.provides()) {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
+/// A component error as a config error: the section's path prefixed to the field.
+fn section_error(file: &str, section: &str, e: NasError) -> ConfigError {
+    let (field, message) = match e {
+        NasError::Setting { field, message } if field == "(section)" => (section.to_string(), message),
+        NasError::Setting { field, message } => (format!("{section}.{field}"), message),
+        NasError::InvalidValue { field, value, allowed } => {
+            (format!("{section}.{field}"), format!("{value} is not allowed; {allowed}"))
+        }
+        NasError::UnknownName { what, value, allowed } => {
+            (format!("{section}.kind"), format!("unknown {what} `{value}`; allowed: {allowed}"))
+        }
+        other => (section.to_string(), other.to_string()),
+    };
+    ConfigError { file: file.into(), field, message }
+}
+
 impl ExperimentConfig {
-    /// Parses and validates TOML text; `file` names the source in errors.
+    /// Parses and validates TOML text with the built-in registry; `file` names the
+    /// source in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Self, ConfigError> {
-        let cfg: ExperimentConfig = toml::from_str(text).map_err(|e| {
+        Self::from_toml_with(text, file, &crate::registry::builtin())
+    }
+
+    /// Parses and validates TOML text with `registry`.
+    pub fn from_toml_with(text: &str, file: &str, registry: &Registry) -> Result<Self, ConfigError> {
+        let mut cfg: ExperimentConfig = toml::from_str(text).map_err(|e| {
             let field = e.span().map(|s| field_at(text, s.start)).unwrap_or_else(|| "(document)".into());
             ConfigError { file: file.into(), field, message: e.message().trim().to_string() }
         })?;
-        cfg.validate(file)?;
+        cfg.validate(file, registry)?;
         Ok(cfg)
     }
 
-    /// Reads, parses and validates a config file.
+    /// Reads, parses and validates a config file with the built-in registry.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with(path, &crate::registry::builtin())
+    }
+
+    /// Reads, parses and validates a config file with `registry`.
+    pub fn load_with(path: &Path, registry: &Registry) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.display().to_string(),
             field: "(file)".into(),
             message: format!("cannot read: {e}"),
         })?;
-        Self::from_toml(&text, &path.display().to_string())
+        Self::from_toml_with(&text, &path.display().to_string(), registry)
     }
 
     /// The problem (objectives + constraints) this config describes.
@@ -453,8 +280,41 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialise config: {e}\n"))
     }
 
-    /// Checks every value; see the module docs.
-    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+    /// Parses the component sections with `registry`; `file` names the source in
+    /// errors.
+    pub fn plan(&self, file: &str, registry: &Registry) -> Result<Plan, ConfigError> {
+        let space = registry
+            .parse_space(&self.space.kind, self.space.settings_value())
+            .map_err(|e| section_error(file, "space", e))?;
+        let strategy = registry
+            .parse_strategy(&self.strategy.kind, self.strategy.settings_value())
+            .map_err(|e| section_error(file, "strategy", e))?;
+        let evaluators = self
+            .evaluators
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                registry
+                    .parse_evaluator(&e.kind, e.settings_value())
+                    .map_err(|err| section_error(file, &format!("evaluators[{i}]"), err))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Plan { space, strategy, evaluators })
+    }
+
+    /// Makes every file path of the evaluators absolute, relative to `base` (the
+    /// resolved config written to a run directory must work from anywhere).
+    pub fn resolve_paths(&mut self, base: &Path, registry: &Registry) -> Result<(), ConfigError> {
+        let plan = self.plan("(config)", registry)?;
+        for (section, spec) in self.evaluators.iter_mut().zip(&plan.evaluators) {
+            *section = section.with_settings(spec.settings_resolved(base));
+        }
+        Ok(())
+    }
+
+    /// Checks every value and fills in the components' defaults; see the module
+    /// docs.
+    pub fn validate(&mut self, file: &str, registry: &Registry) -> Result<(), ConfigError> {
         let err = |field: &str, message: String| ConfigError { file: file.into(), field: field.into(), message };
         if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
             return Err(err("name", format!("`{}` must be non-empty and contain no path separators", self.name)));
@@ -468,28 +328,6 @@ impl ExperimentConfig {
         if self.batch_size == 0 {
             return Err(err("batch_size", "0 is not allowed; use an integer >= 1".into()));
         }
-        match self.space {
-            SpaceConfig::Nb201 { channels, cells_per_stage } => {
-                if channels == 0 {
-                    return Err(err("space.channels", "0 is not allowed; use an integer >= 1".into()));
-                }
-                if cells_per_stage == 0 {
-                    return Err(err("space.cells_per_stage", "0 is not allowed; use an integer >= 1".into()));
-                }
-            }
-            SpaceConfig::Darts { channels, layers } => {
-                if channels == 0 {
-                    return Err(err("space.channels", "0 is not allowed; use an integer >= 1".into()));
-                }
-                if layers < 3 {
-                    return Err(err(
-                        "space.layers",
-                        format!("{layers} is too small; use an integer >= 3 (two reduction cells)"),
-                    ));
-                }
-            }
-        }
-        self.strategy.validate().map_err(|e| err("strategy", e.to_string()))?;
         if self.objectives.is_empty() {
             return Err(err("objectives", "empty; give at least one, e.g. [{ metric = \"accuracy\" }]".into()));
         }
@@ -507,87 +345,32 @@ impl ExperimentConfig {
             }
         }
         if self.evaluators.is_empty() {
-            return Err(err("evaluators", format!("empty; give at least one of kind {EVALUATOR_KINDS}")));
+            return Err(err(
+                "evaluators",
+                format!("empty; give at least one of kind {}", registry.evaluator_names().join(", ")),
+            ));
         }
-        for (i, e) in self.evaluators.iter().enumerate() {
-            let f = |name: &str| format!("evaluators[{i}].{name}");
-            match e {
-                EvaluatorConfig::Table { accuracy, device, path } => {
-                    if accuracy.is_none() && device.is_none() {
-                        return Err(err(
-                            &f("accuracy"),
-                            "a table evaluator needs `accuracy` (a column) and/or `device`".into(),
-                        ));
-                    }
-                    if path.starts_with("builtin:") && path != "builtin:nb201" {
-                        return Err(err(
-                            &f("path"),
-                            format!("`{path}` is not a built-in table; allowed: builtin:nb201 or a CSV file path"),
-                        ));
-                    }
+        let plan = self.plan(file, registry)?;
+        if let Some(d) = plan.dataset() {
+            let i = plan.evaluators.iter().position(|e| e.dataset().is_some()).unwrap_or(0);
+            match registry.datasets().iter().find(|e| e.name == d.dataset) {
+                None => {
+                    return Err(err(
+                        &format!("evaluators[{i}].dataset"),
+                        format!("`{}` is unknown; allowed: {}", d.dataset, registry.dataset_names().join(", ")),
+                    ));
                 }
-                EvaluatorConfig::Train { dataset, path, val_fraction, training, .. } => {
-                    if !DATASETS.contains(&dataset.as_str()) {
-                        return Err(err(
-                            &f("dataset"),
-                            format!("`{dataset}` is unknown; allowed: {}", DATASETS.join(", ")),
-                        ));
-                    }
-                    if !matches!(dataset.as_str(), "mnist10k" | "digits") && path.is_none() {
-                        return Err(err(&f("path"), format!("dataset `{dataset}` needs a `path` to its files")));
-                    }
-                    if !(*val_fraction > 0.0 && *val_fraction < 1.0) {
-                        return Err(err(&f("val_fraction"), format!("{val_fraction} is outside (0, 1)")));
-                    }
-                    training.validate().map_err(|e| err(&f("training"), e.to_string()))?;
+                Some(entry) if entry.needs_path && d.path.is_none() => {
+                    return Err(err(
+                        &format!("evaluators[{i}].path"),
+                        format!("dataset `{}` needs a `path` to its files", d.dataset),
+                    ));
                 }
-                EvaluatorConfig::Analytical {} => {}
-                EvaluatorConfig::Lut { path, batch } => {
-                    if path.as_os_str().is_empty() {
-                        return Err(err(&f("path"), "empty; give the table file written by `hwnas lut build`".into()));
-                    }
-                    if *batch == Some(0) {
-                        return Err(err(&f("batch"), "0 is not allowed; use an integer >= 1".into()));
-                    }
-                }
-                EvaluatorConfig::Measured { batch, threads } => {
-                    let p = latency_lut::Protocol { batch: *batch, threads: *threads, ..Default::default() };
-                    p.validate().map_err(|e| err(&f("batch"), e.to_string()))?;
-                }
-                EvaluatorConfig::Energy { technology, buffer_kib, batch } => {
-                    let tech = technology.resolve().map_err(|e| err(&f("technology"), e.to_string()))?;
-                    latency_lut::EnergyModel::new(tech, *buffer_kib, *batch)
-                        .map_err(|e| err(&f("buffer_kib"), e.to_string()))?;
-                }
-                EvaluatorConfig::Systolic { .. } => {
-                    e.systolic().map_err(|e| err(&format!("evaluators[{i}]"), e))?;
-                }
-                EvaluatorConfig::Device { name } => {
-                    if !matches!(self.space, SpaceConfig::Nb201 { .. }) {
-                        return Err(err(
-                            &f("name"),
-                            "device tables cover the NAS-Bench-201 space only; use kind = \"nb201\"".into(),
-                        ));
-                    }
-                    if name.trim().is_empty() {
-                        return Err(err(&f("name"), "empty; give a device, e.g. \"pixel3\" (see `hwnas list`)".into()));
-                    }
-                }
-                EvaluatorConfig::Predictor { path, metric } => {
-                    if path.as_os_str().is_empty() {
-                        return Err(err(&f("path"), "empty; give a file written by `hwnas predictor fit`".into()));
-                    }
-                    if let Err(e) = metric.parse::<Metric>() {
-                        return Err(err(&f("metric"), e.to_string()));
-                    }
-                }
+                Some(_) => {}
             }
         }
         if self.output.verify
-            && !matches!(
-                self.latency_evaluator(),
-                Some(EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Systolic { .. })
-            )
+            && !matches!(plan.latency_source(), LatencySource::ThisMachine { .. } | LatencySource::Modelled { .. })
         {
             return Err(err(
                 "output.verify",
@@ -596,9 +379,8 @@ impl ExperimentConfig {
                     .into(),
             ));
         }
-        let provided = self.provided_metrics();
-        let problem = self.problem();
-        for m in problem.metrics() {
+        let provided = plan.provided_metrics();
+        for m in self.problem().metrics() {
             if !provided.contains(&m) {
                 let names: Vec<_> = provided.iter().map(|m| m.name()).collect();
                 return Err(err(
@@ -610,53 +392,13 @@ impl ExperimentConfig {
                 ));
             }
         }
-        Ok(())
-    }
-
-    /// The evaluator whose `latency_ms` a run records: the last one giving it
-    /// (evaluators are merged in order, later ones overriding).
-    pub fn latency_evaluator(&self) -> Option<&EvaluatorConfig> {
-        self.evaluators.iter().rev().find(|e| match e {
-            EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. } => true,
-            EvaluatorConfig::Table { device, .. } => device.is_some(),
-            EvaluatorConfig::Predictor { metric, .. } => metric.parse::<Metric>().ok() == Some(Metric::LatencyMs),
-            EvaluatorConfig::Systolic { .. } => {
-                e.systolic().is_ok_and(|a| nas_core::CostModel::provides(&a).contains(&Metric::LatencyMs))
-            }
-            _ => false,
-        })
-    }
-
-    /// Metrics the configured evaluators provide.
-    pub fn provided_metrics(&self) -> Vec<Metric> {
-        let mut out = Vec::new();
-        for e in &self.evaluators {
-            match e {
-                EvaluatorConfig::Table { accuracy, device, .. } => {
-                    if accuracy.is_some() {
-                        out.push(Metric::Accuracy);
-                    }
-                    if device.is_some() {
-                        out.push(Metric::LatencyMs);
-                    }
-                }
-                EvaluatorConfig::Train { .. } => out.extend([Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]),
-                EvaluatorConfig::Analytical {} => {
-                    out.extend([Metric::Params, Metric::Flops, Metric::Macs, Metric::BitOps, Metric::MemoryMb])
-                }
-                EvaluatorConfig::Lut { .. } | EvaluatorConfig::Measured { .. } | EvaluatorConfig::Device { .. } => {
-                    out.push(Metric::LatencyMs)
-                }
-                EvaluatorConfig::Energy { .. } => out.push(Metric::EnergyMj),
-                EvaluatorConfig::Predictor { metric, .. } => out.extend(metric.parse::<Metric>().ok()),
-                EvaluatorConfig::Systolic { .. } => {
-                    if let Ok(a) = e.systolic() {
-                        out.extend(nas_core::CostModel::provides(&a))
-                    }
-                }
-            }
+        // Record the settings with their defaults filled in.
+        self.space = self.space.with_settings(plan.space.settings());
+        self.strategy = self.strategy.with_settings(plan.strategy.settings());
+        for (section, spec) in self.evaluators.iter_mut().zip(&plan.evaluators) {
+            *section = section.with_settings(spec.settings());
         }
-        out
+        Ok(())
     }
 }
 

@@ -1,136 +1,79 @@
-//! Hardware commands: `hwnas lut build`, `hwnas lut validate` and `hwnas verify`,
-//! and the helpers the config's hardware evaluators use.
+//! Hardware commands: `hwnas lut build`, `hwnas lut validate` and `hwnas verify`.
 //!
 //! - **`lut build`** measures every distinct layer of a space on this machine
 //!   ([`latency_lut::build_table`]) and writes the table file.
 //! - **`lut validate`** measures random architectures end to end and compares
 //!   them with the table: `validation.json`, `validation.svg/png`.
 //! - **`verify`** re-measures the final Pareto front of a run whose latency came
-//!   from a table or a model, re-ranks it and flags members that became dominated:
-//!   `verify.json`, `verify.svg/png` in the run directory.
+//!   from a table or a model ([`latency_lut::verify_front`] re-ranks it and flags
+//!   members that became dominated): `verify.json`, `verify.svg/png` in the run
+//!   directory.
+//!
+//! Each command returns a typed report; the CLI prints it.
 
-use crate::config::{EvaluatorConfig, ExperimentConfig, SpaceConfig};
+use crate::config::ExperimentConfig;
 use crate::plot::{PredictionPlot, prediction_plot};
+use crate::progress::ProgressDisplay;
 use crate::rundir::{read_trials, write_atomic};
-use crate::setup::{DataSplit, RunnableSpace, load_data};
+use crate::setup::{Build, Setup};
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-use latency_lut::lut::{CoverageOptions, build_table};
-use latency_lut::validate::{kendall_tau_b, validate_table};
+use latency_lut::lut::build_table;
+use latency_lut::validate::validate_table;
 use latency_lut::{
-    BuildOptions, DeviceFingerprint, LatencyTable, Protocol, SpaceId, ValidationReport, measure_networks,
+    BuildOptions, DeviceFingerprint, FrontMember, LatencyTable, Protocol, SpaceId, ValidationReport, VerifyReport,
+    VerifySource, measure_networks,
 };
-use nas_core::pareto::dominates;
-use nas_core::{Metric, Problem, SearchSpace, Trial};
+use nas_core::{DynSpace, Registry, SearchSpace, Trial};
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
-use std::io::IsTerminal;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-/// The global allocator of the `hwnas` binary (see `main.rs`), recorded in the
-/// tables it measures: burn allocates every layer output, so the allocator is part
+/// The global allocator of the `hwnas` binary (see `main.rs`), declared to the
+/// timing protocol: burn allocates every layer output, so the allocator is part
 /// of what a table times.
 pub const HWNAS_ALLOCATOR: &str = "mimalloc";
 
-/// The default timing protocol of the CLI at a batch size and thread count.
-pub fn protocol(batch: usize, threads: usize) -> Protocol {
-    Protocol { batch, threads, allocator: HWNAS_ALLOCATOR.into(), ..Protocol::default() }
-}
-
-/// A progress display: an indicatif bar on a terminal, a line every few seconds
-/// otherwise, nothing when quiet.
-struct Bar {
-    bar: Option<ProgressBar>,
-    quiet: bool,
-    last: Instant,
-    start: Instant,
-}
-
-impl Bar {
-    fn new(total: usize, quiet: bool) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let b = ProgressBar::new(total as u64);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} ETA {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        });
-        Bar { bar, quiet, last: Instant::now(), start: Instant::now() }
-    }
-
-    fn update(&mut self, done: usize, total: usize, msg: &str) {
-        if let Some(b) = &self.bar {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-            b.set_message(msg.to_string());
-        } else if !self.quiet && (self.last.elapsed().as_secs_f64() > 5.0 || done == total) {
-            self.last = Instant::now();
-            let el = self.start.elapsed().as_secs_f64();
-            let eta = if done > 0 { el / done as f64 * (total - done) as f64 } else { 0.0 };
-            eprintln!("[{el:6.1}s] {done}/{total} ETA {eta:.0}s {msg}");
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
-}
-
-/// Just the space part of a config, for [`with_space!`](crate::with_space).
-struct SpaceOnly {
-    space: SpaceConfig,
-}
-
-/// The space of `--space` / `--config` and the data (for its input shape).
-fn select_space(space: Option<&str>, config: Option<&Path>) -> Result<(SpaceOnly, Option<DataSplit>)> {
-    let from_name = |name: &str| -> Result<SpaceConfig> {
-        toml::from_str::<SpaceConfig>(&format!("kind = {name:?}"))
-            .map_err(|_| anyhow::anyhow!("unknown space `{name}`; allowed: nb201, darts"))
-    };
+/// The space of `--space` (default settings) or `--config` (its settings and
+/// its dataset's input shape).
+fn select_space(space: Option<&str>, config: Option<&Path>, registry: &Registry) -> Result<DynSpace> {
     match (space, config) {
-        (None, None) => bail!("give --space nb201|darts (and optionally --config CONFIG for its settings)"),
-        (Some(name), None) => Ok((SpaceOnly { space: from_name(name)? }, None)),
+        (None, None) => {
+            bail!("give --space {} (and optionally --config CONFIG for its settings)", registry.space_names().join("|"))
+        }
+        (Some(name), None) => Ok(registry.parse_space(name, serde_json::json!({}))?.build(None)?),
         (name, Some(path)) => {
-            let cfg = ExperimentConfig::load(path)?;
+            let cfg = ExperimentConfig::load_with(path, registry)?;
             if let Some(n) = name
-                && n != cfg.space.name()
+                && n != cfg.space.kind
             {
-                bail!("--space {n} but {} searches the {} space", path.display(), cfg.space.name());
+                bail!("--space {n} but {} searches the {} space", path.display(), cfg.space.kind);
             }
             // The input shape comes from the config's dataset, as in a run.
-            let data = load_data(&cfg).context("loading the config's dataset (for the input shape)")?;
-            Ok((SpaceOnly { space: cfg.space.clone() }, data))
+            let setup = Setup::new(&cfg, registry, Build::ReportsOnly { with_data: true })
+                .context("loading the config's dataset (for the input shape)")?;
+            Ok(setup.space)
         }
     }
 }
 
-/// A file-name slug of a space id, e.g. `nb201-c16-n5-3x32x32`.
+/// A file-name slug of a space id: its name, input shape and a hash of its
+/// settings, e.g. `nb201-3x32x32-1a2b3c4d`.
 fn slug(id: &SpaceId) -> String {
-    let c = &id.config;
-    let num = |k: &str| c.get(k).and_then(|v| v.as_u64()).map(|v| v.to_string()).unwrap_or_else(|| "x".into());
-    let shape = c
+    let shape = id
+        .config
         .get("input_chw")
         .and_then(|v| v.as_array())
         .map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| v.to_string()).collect::<Vec<_>>().join("x"))
-        .unwrap_or_default();
-    match id.name.as_str() {
-        "nb201" => format!("nb201-c{}-n{}-{shape}", num("channels"), num("cells_per_stage")),
-        "darts" => format!("darts-c{}-l{}-{shape}", num("channels"), num("layers")),
-        other => other.to_string(),
-    }
+        .unwrap_or_else(|| "any".into());
+    let hash = nas_core::hash::fnv1a64(id.config.to_string().as_bytes());
+    format!("{}-{shape}-{:08x}", id.name, hash >> 32)
 }
 
 /// Arguments of `hwnas lut build`.
 #[derive(Clone, Debug)]
 pub struct LutBuildArgs {
-    /// `nb201` or `darts` (or taken from `config`).
+    /// A registered space name (or taken from `config`).
     pub space: Option<String>,
     /// An experiment config whose space settings (and dataset shape) to use.
     pub config: Option<PathBuf>,
@@ -138,7 +81,7 @@ pub struct LutBuildArgs {
     pub threads: usize,
     /// Batch size.
     pub batch: usize,
-    /// Output file (default `luts/<space>-b<batch>-t<threads>.json`).
+    /// Output file (default `luts/<space slug>-b<batch>-t<threads>.json`).
     pub out: Option<PathBuf>,
     /// Networks measured end to end for the calibration.
     pub calibration: usize,
@@ -148,113 +91,66 @@ pub struct LutBuildArgs {
     pub quiet: bool,
 }
 
-/// `hwnas lut build`: measures the table and writes it; returns its path.
-pub fn lut_build(args: &LutBuildArgs) -> Result<PathBuf> {
-    let (sel, data) = select_space(args.space.as_deref(), args.config.as_deref())?;
+/// What `hwnas lut build` made.
+#[derive(Clone, Debug)]
+pub struct LutBuildReport {
+    /// The table file written.
+    pub path: PathBuf,
+    /// The table.
+    pub table: LatencyTable,
+    /// Wall time of the build in seconds.
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for LutBuildReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.table;
+        let cov = &t.coverage;
+        writeln!(
+            f,
+            "{} layer configurations ({} from {} architectures) measured in {:.1} s",
+            t.len(),
+            if cov.exhaustive { "all" } else { "sampled" },
+            cov.architectures,
+            self.seconds
+        )?;
+        writeln!(f, "device: {}", t.device.summary())?;
+        if let Some(c) = &t.calibration {
+            writeln!(
+                f,
+                "calibration on {} networks: predicted = {:.4} ms + {:.4} x sum of layers (largest fit error {:.1}%)",
+                c.points.len(),
+                c.intercept_ms,
+                c.scale,
+                100.0 * c.max_rel_residual
+            )?;
+        }
+        write!(f, "wrote {}", self.path.display())
+    }
+}
+
+/// `hwnas lut build`: measures the table and writes it.
+pub fn lut_build(args: &LutBuildArgs, registry: &Registry) -> Result<LutBuildReport> {
+    let space = select_space(args.space.as_deref(), args.config.as_deref(), registry)?;
     let mut p = if args.quick { Protocol::quick() } else { Protocol::default() };
     p.batch = args.batch;
     p.threads = args.threads;
-    p.allocator = HWNAS_ALLOCATOR.into();
     p.validate()?;
     let opts = BuildOptions { protocol: p, calibration_networks: args.calibration, ..BuildOptions::default() };
-    crate::with_space!(sel, data.as_ref(), |space| {
-        let id = SpaceId::new(space.name(), space.config());
-        let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("luts").join(format!("{}-b{}-t{}.json", slug(&id), args.batch, args.threads))
-        });
-        if !args.quiet {
-            eprintln!(
-                "measuring the layers of {} at batch {} on {} thread(s)",
-                id.describe(),
-                args.batch,
-                args.threads
-            );
-        }
-        let start = Instant::now();
-        let mut bar = Bar::new(1, args.quiet);
-        let table = build_table(space.as_ref(), id, &opts, &mut |pr| {
-            bar.update(pr.done, pr.total, &format!("{}: {}", pr.stage, pr.current));
-        })?;
-        bar.finish();
-        table.save(&out)?;
-        if !args.quiet {
-            print_table_summary(&table, start.elapsed().as_secs_f64());
-        }
-        println!("wrote {}", out.display());
-        Ok(out)
-    })
-}
-
-fn print_table_summary(t: &LatencyTable, secs: f64) {
-    let cov = &t.coverage;
-    println!(
-        "{} layer configurations ({} from {} architectures) measured in {secs:.1} s",
-        t.len(),
-        if cov.exhaustive { "all" } else { "sampled" },
-        cov.architectures
-    );
-    println!("device: {}", t.device.summary());
-    if let Some(c) = &t.calibration {
-        println!(
-            "calibration on {} networks: predicted = {:.4} ms + {:.4} x sum of layers (largest fit error {:.1}%)",
-            c.points.len(),
-            c.intercept_ms,
-            c.scale,
-            100.0 * c.max_rel_residual
-        );
+    let id = SpaceId::new(space.name(), space.settings());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("luts").join(format!("{}-b{}-t{}.json", slug(&id), args.batch, args.threads)));
+    if !args.quiet {
+        eprintln!("measuring the layers of {} at batch {} on {} thread(s)", id.describe(), args.batch, args.threads);
     }
-}
-
-/// Loads a table for a search of `space` and checks it: same space name, batch
-/// (when given), and every layer of the space present (so a table of another
-/// configuration of the space, e.g. other channels or input size, is refused
-/// before the search starts). Differences of the measuring machine are warned
-/// about.
-pub fn load_lut_for<S: RunnableSpace>(path: &Path, space: &S, batch: Option<usize>) -> Result<Arc<LatencyTable>> {
-    let table = LatencyTable::load(path).map_err(|e| {
-        if path.exists() {
-            anyhow::Error::new(e)
-        } else {
-            anyhow::anyhow!(
-                "{}: no such latency table; build it with `hwnas lut build --config <this config> --out {}` \
-                 (this config's space is {})",
-                path.display(),
-                path.display(),
-                space.name()
-            )
-        }
-    })?;
-    if table.space.name != space.name() {
-        return Err(latency_lut::LutError::SpaceMismatch {
-            path: path.into(),
-            found: table.space.describe(),
-            expected: space.name().into(),
-        }
-        .into());
-    }
-    if let Some(b) = batch
-        && b != table.batch
-    {
-        return Err(latency_lut::LutError::BatchMismatch { path: path.into(), found: table.batch, expected: b }.into());
-    }
-    if let Err(e) = table.check_covers(space, &CoverageOptions::default()) {
-        return Err(anyhow::anyhow!(
-            "{}: latency table was built for space {}, which is not this config's {} space ({e})",
-            path.display(),
-            table.space.describe(),
-            space.name()
-        ));
-    }
-    let here = DeviceFingerprint::current(&table.protocol);
-    let diffs = table.device.differences(&here);
-    if !diffs.is_empty() {
-        eprintln!(
-            "warning: {} was measured on another machine or setup: {}; its latencies may not hold here",
-            path.display(),
-            diffs.join("; ")
-        );
-    }
-    Ok(Arc::new(table))
+    let start = Instant::now();
+    let display = ProgressDisplay::new(1, args.quiet);
+    let table = build_table(&space, space.trainable(), id, &opts, &display)?;
+    display.finish();
+    table.save(&out)?;
+    Ok(LutBuildReport { path: out, table, seconds: start.elapsed().as_secs_f64() })
 }
 
 /// Arguments of `hwnas lut validate`.
@@ -279,83 +175,29 @@ pub struct LutValidateArgs {
 }
 
 /// `hwnas lut validate`: measures random architectures end to end and compares.
-pub fn lut_validate(args: &LutValidateArgs) -> Result<ValidationReport> {
+pub fn lut_validate(args: &LutValidateArgs, registry: &Registry) -> Result<ValidationReport> {
     if args.samples < 2 {
         bail!("--samples must be >= 2 (Kendall tau needs pairs)");
     }
     let table = LatencyTable::load(&args.lut)?;
-    let (sel, data) = if args.space.is_none() && args.config.is_none() {
-        // The table's own space and configuration.
-        let space: SpaceConfig = match table.space.name.as_str() {
-            "nb201" => toml::from_str("kind = \"nb201\"")?,
-            "darts" => toml::from_str("kind = \"darts\"")?,
-            other => bail!("{}: unknown space `{other}`", args.lut.display()),
-        };
-        (SpaceOnly { space: own_space_config(&table, space)? }, None)
+    let space = if args.space.is_none() && args.config.is_none() {
+        // The table's own space, settings and input shape.
+        registry
+            .parse_space(&table.space.name, table.space.config.clone())
+            .and_then(|s| s.build(None))
+            .with_context(|| format!("{}: the space it records", args.lut.display()))?
     } else {
-        select_space(args.space.as_deref(), args.config.as_deref())?
+        select_space(args.space.as_deref(), args.config.as_deref(), registry)?
     };
-    let input = own_input_shape(&table);
-    let data_shape = data.as_ref().map(|d| (d.train.chw(), d.train.num_classes()));
-    crate::with_space!(sel, data.as_ref(), |space| {
-        // Without a config the table's own input shape applies.
-        let space = if data_shape.is_none() { with_input(space, input)? } else { space };
-        let id = SpaceId::new(space.name(), space.config());
-        table.check(&id, table.batch)?;
-        validate_in(space.as_ref(), &table, args)
-    })
+    let id = SpaceId::new(space.name(), space.settings());
+    table.check(&id, table.batch)?;
+    validate_in(&space, &table, args)
 }
 
-/// The space configuration recorded in a table, as a config's `[space]`.
-fn own_space_config(table: &LatencyTable, default: SpaceConfig) -> Result<SpaceConfig> {
-    let c = &table.space.config;
-    let get = |k: &str| c.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
-    Ok(match default {
-        SpaceConfig::Nb201 { channels, cells_per_stage } => SpaceConfig::Nb201 {
-            channels: get("channels").unwrap_or(channels),
-            cells_per_stage: get("cells_per_stage").unwrap_or(cells_per_stage),
-        },
-        SpaceConfig::Darts { channels, layers } => SpaceConfig::Darts {
-            channels: get("channels").unwrap_or(channels),
-            layers: get("layers").unwrap_or(layers),
-        },
-    })
-}
-
-/// The input shape and classes recorded in a table.
-fn own_input_shape(table: &LatencyTable) -> Option<([usize; 3], usize)> {
-    let c = &table.space.config;
-    let chw: Vec<usize> =
-        c.get("input_chw")?.as_array()?.iter().filter_map(|v| v.as_u64().map(|v| v as usize)).collect();
-    let classes = c.get("num_classes")?.as_u64()? as usize;
-    (chw.len() == 3).then(|| ([chw[0], chw[1], chw[2]], classes))
-}
-
-/// Rebuilds a space with another input shape (the table's own), keeping the rest.
-trait WithInput: Sized {
-    fn with_input(&self, input: ([usize; 3], usize)) -> Result<Self>;
-}
-
-impl WithInput for search_spaces::nb201::Nb201Space {
-    fn with_input(&self, (input_chw, num_classes): ([usize; 3], usize)) -> Result<Self> {
-        Ok(Self::new(search_spaces::nb201::Nb201Config { input_chw, num_classes, ..self.config().clone() })?)
-    }
-}
-
-impl WithInput for search_spaces::darts::DartsSpace {
-    fn with_input(&self, (input_chw, num_classes): ([usize; 3], usize)) -> Result<Self> {
-        Ok(Self::new(search_spaces::darts::DartsConfig { input_chw, num_classes, ..self.config().clone() })?)
-    }
-}
-
-fn with_input<S: WithInput>(space: Arc<S>, input: Option<([usize; 3], usize)>) -> Result<Arc<S>> {
-    match input {
-        Some(i) => Ok(Arc::new(space.with_input(i)?)),
-        None => Ok(space),
-    }
-}
-
-fn validate_in<S: RunnableSpace>(space: &S, table: &LatencyTable, args: &LutValidateArgs) -> Result<ValidationReport> {
+fn validate_in(space: &DynSpace, table: &LatencyTable, args: &LutValidateArgs) -> Result<ValidationReport> {
+    let trainable = space.trainable().with_context(|| {
+        format!("space `{}` builds no burn network, so it cannot be measured end to end", space.name())
+    })?;
     let here = DeviceFingerprint::current(&table.protocol);
     let diffs = table.device.differences(&here);
     if !diffs.is_empty() {
@@ -376,12 +218,9 @@ fn validate_in<S: RunnableSpace>(space: &S, table: &LatencyTable, args: &LutVali
     if !args.quiet {
         eprintln!("measuring {} random {} architectures end to end", archs.len(), space.name());
     }
-    let mut bar = Bar::new(archs.len() * table.protocol.rounds, args.quiet);
-    let rounds = table.protocol.rounds;
-    let report = validate_table(space, table, &archs, &table.protocol, &mut |done, total| {
-        bar.update(done, total, &format!("round {}/{rounds}", (done * rounds).div_ceil(total.max(1))));
-    })?;
-    bar.finish();
+    let display = ProgressDisplay::new(archs.len() * table.protocol.rounds, args.quiet);
+    let report = validate_table(space, trainable, table, &archs, &table.protocol, &display)?;
+    display.finish();
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args.lut.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "lut".into());
         args.lut.with_file_name(format!("{stem}-validation"))
@@ -424,21 +263,24 @@ fn validate_in<S: RunnableSpace>(space: &S, table: &LatencyTable, args: &LutVali
     };
     let png = out.join("validation.png");
     prediction_plot(&plot, &out.join("validation.svg"), args.png.then_some(png.as_path()))?;
-    print_validation(&report);
-    println!(
-        "wrote {0}/validation.json and {0}/validation.svg{1}",
-        out.display(),
-        if args.png { ", .png" } else { "" }
-    );
+    if !args.quiet {
+        print_validation(&report);
+        println!(
+            "wrote {0}/validation.json and {0}/validation.svg{1}",
+            out.display(),
+            if args.png { ", .png" } else { "" }
+        );
+    }
     Ok(report)
 }
 
-fn print_validation(r: &ValidationReport) {
+/// Prints a validation report (what `hwnas lut validate` shows).
+pub fn print_validation(r: &ValidationReport) {
     println!("{} architectures measured end to end:", r.samples);
     println!("  within ±5%:  {:5.1}%", 100.0 * r.within_5pct);
     println!("  within ±10%: {:5.1}%", 100.0 * r.within_10pct);
     println!("  MAPE {:.2}%, bias {:+.2}%, largest error {:.2}%", r.mape_pct, r.bias_pct, r.max_abs_error_pct);
-    println!("  Kendall tau {:.4}", r.kendall_tau);
+    println!("  Kendall tau {}", fmt_tau(r.kendall_tau));
     if !r.residual_pairs.is_empty() {
         println!(
             "  residual (measured - predicted) by consecutive layer pair (in-sample R^2 {:.2}; pairs that always \
@@ -454,126 +296,37 @@ fn print_validation(r: &ValidationReport) {
     }
 }
 
-/// Where a run's `latency_ms` came from, and how to re-measure it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LatencySource {
-    /// `lut(<path>)`, `systolic(...)` or `measured(...)`.
-    pub source: String,
-    /// The protocol of the re-measurement (the table's own for a table).
-    pub protocol: Protocol,
-    /// Whether the predictions are of this machine (tables, measurements) rather
-    /// than of another device (systolic model): only then are errors meaningful.
-    pub same_machine: bool,
-}
-
-/// The evaluator that gives a config's `latency_ms` (the last one, as in a run).
-pub fn latency_source(cfg: &ExperimentConfig) -> Result<LatencySource> {
-    match cfg.latency_evaluator() {
-        Some(EvaluatorConfig::Lut { path, .. }) => {
-            let t = LatencyTable::load(path)?;
-            Ok(LatencySource { source: format!("lut({})", path.display()), protocol: t.protocol, same_machine: true })
-        }
-        Some(EvaluatorConfig::Measured { batch, threads }) => Ok(LatencySource {
-            source: format!("measured(batch {batch}, {threads} thread(s))"),
-            protocol: protocol(*batch, *threads),
-            same_machine: true,
-        }),
-        Some(e @ EvaluatorConfig::Systolic { .. }) => Ok(LatencySource {
-            source: e.systolic().map(|a| nas_core::CostModel::name(&a)).unwrap_or_else(|_| "systolic".into()),
-            protocol: protocol(1, 1),
-            same_machine: false,
-        }),
-        Some(EvaluatorConfig::Predictor { path, .. }) => bail!(
-            "latency_ms of this run comes from the learned predictor {}: its errors are measured when it is fitted \
-             (`hwnas predictor fit` prints its Kendall tau); `hwnas verify` checks runs that used a latency table \
-             (kind = \"lut\"), a model (kind = \"systolic\") or measurements",
-            path.display()
-        ),
-        Some(EvaluatorConfig::Device { name } | EvaluatorConfig::Table { device: Some(name), .. }) => bail!(
-            "latency_ms of this run comes from the `{name}` column of a benchmark table: that device is not this \
-             machine, so re-measuring here would compare different hardware. `hwnas verify` checks runs that used \
-             a latency table (kind = \"lut\"), a model (kind = \"systolic\") or measurements"
-        ),
-        _ => bail!("no evaluator of this run provides latency_ms; nothing to verify"),
-    }
-}
-
-/// One re-measured front member.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct VerifiedPoint {
-    /// Trial index in the run.
-    pub trial: usize,
-    /// Architecture notation.
-    pub arch: String,
-    /// `latency_ms` the search used.
-    pub predicted_ms: f64,
-    /// Re-measured end-to-end latency.
-    pub measured_ms: f64,
-    /// `(predicted - measured) / measured`, percent.
-    pub error_pct: f64,
-    /// Rank by predicted latency among the front (1 = fastest).
-    pub predicted_rank: usize,
-    /// Rank by measured latency among the front.
-    pub measured_rank: usize,
-    /// Trials of the front that dominate it once latency is the measured one.
-    pub dominated_by: Vec<usize>,
-    /// Whether it breaks a constraint with the measured latency.
-    pub violates_constraints: bool,
-}
-
-/// `verify.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct VerifyReport {
-    /// Where the run's latency came from.
-    pub latency: LatencySource,
-    /// The re-measured front.
-    pub points: Vec<VerifiedPoint>,
-    /// Mean absolute percentage error over the front.
-    pub mape_pct: f64,
-    /// Kendall tau between predicted and measured latency over the front.
-    pub kendall_tau: f64,
-    /// Members dominated by another member once re-measured.
-    pub became_dominated: usize,
-    /// Members that break a constraint once re-measured.
-    pub became_infeasible: usize,
+/// A Kendall tau for people: `n/a` when undefined (see `nas_core::stats`).
+pub fn fmt_tau(t: f64) -> String {
+    if t.is_nan() { "n/a".into() } else { format!("{t:.4}") }
 }
 
 /// `hwnas verify RUN_DIR`.
-pub fn verify(run_dir: &Path, quiet: bool) -> Result<VerifyReport> {
-    let cfg_path = run_dir.join("config.toml");
-    if !cfg_path.exists() {
-        bail!("{} is not a run directory (no config.toml)", run_dir.display());
-    }
-    let cfg = ExperimentConfig::load(&cfg_path)?;
+pub fn verify(run_dir: &Path, registry: &Registry, quiet: bool) -> Result<VerifyReport> {
+    let cfg = crate::runner::run_config(run_dir, registry)?;
     let trials = read_trials(run_dir)?;
     if trials.is_empty() {
         bail!("{} has no trials yet", run_dir.display());
     }
-    let data = load_data(&cfg).context("loading the dataset (for the input shape)")?;
-    crate::with_space!(cfg, data.as_ref(), |space| verify_front(
-        run_dir,
-        &cfg,
-        space.as_ref(),
-        &cfg.problem(),
-        &trials,
-        quiet
-    ))
+    let setup = Setup::new(&cfg, registry, Build::ReportsOnly { with_data: true })
+        .context("loading the dataset (for the input shape)")?;
+    verify_front_of(run_dir, &cfg, &setup, &trials, quiet)
 }
 
 /// Re-measures the final front of `trials` (see the module docs) and writes
 /// `verify.json` and `verify.svg` (and `.png` when the config asks for PNGs).
-pub fn verify_front<S: RunnableSpace>(
+pub fn verify_front_of(
     dir: &Path,
     cfg: &ExperimentConfig,
-    space: &S,
-    problem: &Problem,
+    setup: &Setup,
     trials: &[Trial],
     quiet: bool,
 ) -> Result<VerifyReport> {
-    if !problem.metrics().contains(&Metric::LatencyMs) {
+    let problem = &setup.problem;
+    if !problem.metrics().contains(&nas_core::Metric::LatencyMs) {
         bail!("the run has no latency_ms objective or constraint; nothing to verify");
     }
-    let latency = latency_source(cfg)?;
+    let latency = VerifySource::of(&setup.plan.latency_source()).map_err(anyhow::Error::msg)?;
     let front = crate::hv::front_of(problem, trials);
     if front.is_empty() {
         bail!("the run has no feasible trial, so no front to verify");
@@ -581,68 +334,29 @@ pub fn verify_front<S: RunnableSpace>(
     if !quiet {
         eprintln!("re-measuring the {} front members end to end ({})", front.len(), latency.source);
     }
+    let space = &setup.space;
+    let trainable = space
+        .trainable()
+        .with_context(|| format!("space `{}` builds no burn network, so its front cannot be measured", space.name()))?;
     let archs = front
         .iter()
         .map(|&i| space.parse(&trials[i].arch).with_context(|| format!("trial {}", trials[i].index)))
         .collect::<Result<Vec<_>>>()?;
-    let mut bar = Bar::new(front.len() * latency.protocol.rounds, quiet);
-    let timings = measure_networks(space, &archs, &latency.protocol, &mut |done, total| bar.update(done, total, ""))?;
-    bar.finish();
+    let display = ProgressDisplay::new(front.len() * latency.protocol.rounds, quiet);
+    let timings = measure_networks(trainable, &archs, &latency.protocol, &display)?;
+    display.finish();
     let measured: Vec<f64> = timings.iter().map(|t| t.median_ms).collect();
-    let predicted: Vec<f64> =
-        front.iter().map(|&i| trials[i].metrics.get(&Metric::LatencyMs).copied().unwrap_or(f64::NAN)).collect();
-    let rank = |v: &[f64]| -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0; v.len()];
-        for (pos, &i) in idx.iter().enumerate() {
-            r[i] = pos + 1;
-        }
-        r
-    };
-    let (pr, mr) = (rank(&predicted), rank(&measured));
-    let remeasured: Vec<nas_core::MetricMap> = front
+    let members: Vec<FrontMember> = front
         .iter()
-        .zip(&measured)
-        .map(|(&i, &m)| {
-            let mut metrics = trials[i].metrics.clone();
-            metrics.insert(Metric::LatencyMs, m);
-            metrics
+        .map(|&i| FrontMember {
+            trial: trials[i].index,
+            arch: trials[i].arch.clone(),
+            metrics: trials[i].metrics.clone(),
         })
         .collect();
-    let vectors: Vec<Option<Vec<f64>>> = remeasured.iter().map(|m| problem.min_vector(m)).collect();
-    let points: Vec<VerifiedPoint> = front
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| {
-            let dominated_by = (0..front.len())
-                .filter(|&j| j != k)
-                .filter(|&j| matches!((&vectors[j], &vectors[k]), (Some(a), Some(b)) if dominates(a, b)))
-                .map(|j| trials[front[j]].index)
-                .collect();
-            VerifiedPoint {
-                trial: trials[i].index,
-                arch: trials[i].arch.clone(),
-                predicted_ms: predicted[k],
-                measured_ms: measured[k],
-                error_pct: 100.0 * (predicted[k] - measured[k]) / measured[k],
-                predicted_rank: pr[k],
-                measured_rank: mr[k],
-                dominated_by,
-                violates_constraints: problem.violation(&remeasured[k]) > 0.0,
-            }
-        })
-        .collect();
-    let report = VerifyReport {
-        mape_pct: points.iter().map(|p| p.error_pct.abs()).sum::<f64>() / points.len() as f64,
-        kendall_tau: kendall_tau_b(&predicted, &measured),
-        became_dominated: points.iter().filter(|p| !p.dominated_by.is_empty()).count(),
-        became_infeasible: points.iter().filter(|p| p.violates_constraints).count(),
-        latency,
-        points,
-    };
+    let report = latency_lut::verify_front(problem, latency, &members, &measured)?;
     write_atomic(&dir.join("verify.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
-    let flagged = |p: &&VerifiedPoint| !p.dominated_by.is_empty() || p.violates_constraints;
+    let flagged = |p: &&latency_lut::VerifiedPoint| !p.dominated_by.is_empty() || p.violates_constraints;
     let plot = PredictionPlot {
         title: format!("front of {}: predicted vs re-measured latency", cfg.name),
         x_label: "measured latency (ms)".into(),
@@ -660,7 +374,8 @@ pub fn verify_front<S: RunnableSpace>(
     Ok(report)
 }
 
-fn print_verify(r: &VerifyReport) {
+/// Prints a verification report (what `hwnas verify` shows).
+pub fn print_verify(r: &VerifyReport) {
     println!("front re-measured ({}):", r.latency.source);
     println!(
         "{:>6} {:>10} {:>10} {:>8} {:>5} {:>5}  status  arch",
@@ -682,7 +397,10 @@ fn print_verify(r: &VerifyReport) {
         println!("note: the latencies of this run model another device; only the ranking compares with this machine");
     }
     println!(
-        "MAPE {:.2}%, Kendall tau {:.3}; {} member(s) became dominated, {} infeasible",
-        r.mape_pct, r.kendall_tau, r.became_dominated, r.became_infeasible
+        "MAPE {:.2}%, Kendall tau {}; {} member(s) became dominated, {} infeasible",
+        r.mape_pct,
+        fmt_tau(r.kendall_tau),
+        r.became_dominated,
+        r.became_infeasible
     );
 }

@@ -2,7 +2,11 @@
 //!
 //! Crate map:
 //! - [`config`]: TOML experiment configs with strict validation.
-//! - [`setup`]: the registry turning a config into a space, evaluators and a strategy.
+//! - [`registry`]: the built-in registry of spaces, strategies, evaluators and
+//!   datasets (where a new component is declared).
+//! - [`setup`]: a config's dataset, space, evaluators and strategy, built through
+//!   the registry.
+//! - [`progress`]: the one progress display of every long command.
 //! - [`runner`]: run / resume / re-plot a run directory.
 //! - [`rundir`]: the run directory layout, the trial log, atomic writes.
 //! - [`observers`]: trial log writer and progress display (search events).
@@ -28,6 +32,8 @@ pub mod observers;
 pub mod plot;
 pub mod predictor_cmd;
 pub mod predictor_store_cmd;
+pub mod progress;
+pub mod registry;
 pub mod report;
 pub mod rundir;
 pub mod runner;

@@ -1,12 +1,10 @@
 //! Observers of search events: the trial log writer and the progress display.
 
 use crate::hv::{HvScale, feasible_points};
+use crate::progress::ProgressDisplay;
 use crate::rundir::RunDir;
-use indicatif::{ProgressBar, ProgressStyle};
 use nas_core::{Problem, SearchEvent, SearchObserver};
-use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// Appends each newly finished trial to `trials.jsonl` (replayed ones are already there).
 pub struct TrialLogWriter<'a> {
@@ -37,32 +35,20 @@ impl SearchObserver for TrialLogWriter<'_> {
     }
 }
 
-/// Shows progress: an indicatif bar with ETA and the best hypervolume on a
-/// terminal, plain log lines otherwise (CI, pipes, files).
+/// Shows search progress with the CLI's [`ProgressDisplay`]: the bar's message
+/// carries the front size and hypervolume; without a terminal, one line per
+/// trial and a summary line every few seconds.
 pub struct Progress {
-    bar: Option<ProgressBar>,
+    display: ProgressDisplay,
     problem: Problem,
     scale: Option<HvScale>,
-    start: Instant,
-    last_line: Mutex<Instant>,
-    quiet: bool,
 }
 
 impl Progress {
     /// A progress display for a run of `budget` trials. `scale` is the true-front
     /// normalisation when known (then the HV ratio is shown).
     pub fn new(budget: usize, problem: Problem, scale: Option<HvScale>, quiet: bool) -> Self {
-        let bar = (!quiet && std::io::stdout().is_terminal()).then(|| {
-            let b = ProgressBar::new(budget as u64);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} ETA {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        });
-        Progress { bar, problem, scale, start: Instant::now(), last_line: Mutex::new(Instant::now()), quiet }
+        Progress { display: ProgressDisplay::new(budget, quiet), problem, scale }
     }
 
     fn hv_text(&self, trials: &[nas_core::Trial]) -> String {
@@ -74,23 +60,23 @@ impl Progress {
             None => format!("front {front_len}"),
         }
     }
+
+    fn plain(&self) -> bool {
+        !self.display.is_quiet() && !self.display.has_bar()
+    }
 }
 
 impl SearchObserver for Progress {
     fn on_event(&self, event: &SearchEvent<'_>) {
         match event {
-            SearchEvent::Started { budget, resumed } if !self.quiet && self.bar.is_none() => {
+            SearchEvent::Started { budget, resumed } if self.plain() => {
                 println!("search: budget {budget} distinct architectures, {resumed} recorded trials to replay");
             }
-            SearchEvent::EvalProgress { arch_id, message, .. } => {
-                if let Some(b) = &self.bar {
-                    b.set_message(format!("{arch_id}: {message}"));
-                }
-            }
+            SearchEvent::EvalProgress { arch_id, message, .. } => self.display.message(format!("{arch_id}: {message}")),
             SearchEvent::TrialFinished { trial, replayed, done, budget } => {
-                if let Some(b) = &self.bar {
-                    b.set_position(*done as u64);
-                } else if !self.quiet && !replayed {
+                if self.display.has_bar() {
+                    self.display.show(*done, *budget, "", 0.0);
+                } else if self.plain() && !replayed {
                     let status = match &trial.reason {
                         Some(r) => format!("FAILED: {r}"),
                         None => trial.metrics.iter().map(|(m, v)| format!("{m}={v:.4}")).collect::<Vec<_>>().join(" "),
@@ -100,29 +86,18 @@ impl SearchObserver for Progress {
             }
             SearchEvent::BatchFinished { trials, budget } => {
                 let text = self.hv_text(trials);
-                if let Some(b) = &self.bar {
-                    b.set_message(text);
-                } else if !self.quiet {
-                    let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
-                    if last.elapsed().as_secs_f64() > 2.0 || trials.len() >= *budget {
-                        *last = Instant::now();
-                        println!(
-                            "progress: {}/{budget} trials, {:.1}s elapsed, {text}",
-                            trials.len(),
-                            self.start.elapsed().as_secs_f64()
-                        );
-                    }
+                if self.display.has_bar() {
+                    self.display.message(text);
+                } else if self.plain() {
+                    // At most one summary line every 2 s, and the last one.
+                    self.display.show(trials.len(), *budget, &text, 2.0);
                 }
             }
             SearchEvent::Finished { done, reason } => {
-                if let Some(b) = &self.bar {
-                    b.finish_with_message(format!("done: {done} trials ({reason:?})"));
-                } else if !self.quiet {
-                    println!(
-                        "search finished: {done} trials ({reason:?}) in {:.1}s",
-                        self.start.elapsed().as_secs_f64()
-                    );
+                if self.plain() {
+                    println!("search finished: {done} trials ({reason:?}) in {:.1}s", self.display.elapsed());
                 }
+                self.display.finish();
             }
             _ => {}
         }

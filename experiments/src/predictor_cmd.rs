@@ -10,15 +10,17 @@
 //!   source latencies as the reference.
 
 use crate::plot::{Curve, curves_plot};
+use crate::progress::ProgressDisplay;
+use crate::registry::builtin_nb201_table;
 use crate::rundir::write_atomic;
-use crate::setup::builtin_nb201_table;
 use anyhow::{Context, Result, bail};
-use nas_core::{Encode, EncodingKind, MetricTable, SearchSpace};
+use nas_core::{EncodingKind, MetricTable, SearchSpace};
 use predictors::eval::{CurvePoint, MeanStd, learning_curve_with, learning_curves, train_split};
 use predictors::model::{Fit, ModelConfig, Predict, RidgeConfig};
 use predictors::transfer::{FewShotTransfer, Grouping, TransferScale};
 use predictors::{FeatureConfig, FreeFeature, kendall_tau};
-use search_spaces::nb201::{EDGES, Nb201Space};
+use search_spaces::nb201::analysis::{live_ops, op_histogram};
+use search_spaces::nb201::{Nb201Arch, Nb201Space};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -78,8 +80,38 @@ pub(crate) fn target_column(table: &MetricTable, target: &str) -> Result<usize> 
         })
 }
 
-/// Runs `predictor eval`; returns the printed table.
-pub fn eval(opts: &EvalOptions) -> Result<String> {
+/// What `hwnas predictor eval` measured (`eval.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The space.
+    pub space: String,
+    /// The table column predicted.
+    pub target: String,
+    /// The encoding.
+    pub encoding: EncodingKind,
+    /// The free features.
+    pub free: Vec<FreeFeature>,
+    /// Table columns appended as features.
+    pub table_features: Vec<String>,
+    /// Which rows the measures are taken on.
+    pub test_rows: String,
+    /// Seeds per training size.
+    pub seeds: u64,
+    /// One point per model and training size.
+    pub curves: Vec<CurvePoint>,
+}
+
+impl std::fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fc = FeatureConfig { encoding: self.encoding, free: self.free.clone(), cheap: vec![] };
+        let extra: String = self.table_features.iter().map(|c| format!("+{c}")).collect();
+        f.write_str(&format_eval(&self.curves, &format!("{} ({}{extra} features)", self.target, describe(&fc))))
+    }
+}
+
+/// Runs `predictor eval`: writes `eval.json` and the Kendall tau plot into
+/// `opts.out` and returns the report.
+pub fn eval(opts: &EvalOptions) -> Result<EvalReport> {
     let (space, table) = nb201(&opts.space)?;
     let col = target_column(&table, &opts.target)?;
     let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone(), cheap: vec![] };
@@ -116,41 +148,33 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
                 .with_context(|| format!("unknown model `{m}`; allowed: {}", ModelConfig::NAMES.join(", ")))
         })
         .collect::<Result<Vec<_>>>()?;
-    // A live progress line only on a terminal; logs and pipes get the table alone.
-    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // One fit per model, size and seed: the CLI's progress display (a bar on a
+    // terminal, quiet otherwise so that logs get the table alone).
+    let fits = (models.len() + usize::from(opts.pretrain > 0)) * opts.train_sizes.len() * opts.seeds as usize;
+    let display = ProgressDisplay::new(fits, !std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let done = std::cell::Cell::new(0usize);
     let progress = |m: &str, n: usize, s: u64| {
-        if live {
-            eprint!("\r{m} n={n} seed {s}          ");
-        }
+        done.set(done.get() + 1);
+        display.show(done.get(), fits, &format!("{m} n={n} seed {s}"), 5.0);
     };
     let mut curves = learning_curves(&models, &x, &y, &opts.train_sizes, opts.seeds, progress)?;
     if opts.pretrain > 0 {
         curves.extend(pretrained_curve(&space, &names, &x, &y, opts, progress)?);
     }
-    if live {
-        eprintln!();
-    }
+    display.finish();
     std::fs::create_dir_all(&opts.out)?;
-    #[derive(Serialize)]
-    struct Out<'a> {
-        space: &'a str,
-        target: String,
-        encoding: EncodingKind,
-        free: &'a [FreeFeature],
-        test_rows: &'a str,
-        seeds: u64,
-        curves: &'a [CurvePoint],
-    }
-    let out = Out {
-        space: &opts.space,
+    let report = EvalReport {
+        space: opts.space.clone(),
         target: table.columns()[col].clone(),
         encoding: opts.encoding,
-        free: &opts.free,
-        test_rows: "all architectures outside the training split",
+        free: opts.free.clone(),
+        table_features: opts.table_features.clone(),
+        test_rows: "all architectures outside the training split".into(),
         seeds: opts.seeds,
-        curves: &curves,
+        curves,
     };
-    write_atomic(&opts.out.join("eval.json"), serde_json::to_string_pretty(&out)?.as_bytes())?;
+    let curves = &report.curves;
+    write_atomic(&opts.out.join("eval.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     let plot: Vec<Curve> = models
         .iter()
         .map(|m| {
@@ -170,8 +194,7 @@ pub fn eval(opts: &EvalOptions) -> Result<String> {
         &opts.out.join("kendall_tau.svg"),
         opts.png.then(|| opts.out.join("kendall_tau.png")).as_deref(),
     )?;
-    let extra_names: String = opts.table_features.iter().map(|c| format!("+{c}")).collect();
-    Ok(format_eval(&curves, &format!("{} ({}{extra_names} features)", table.columns()[col], describe(&fc))))
+    Ok(report)
 }
 
 fn describe(fc: &FeatureConfig) -> String {
@@ -184,7 +207,7 @@ fn describe(fc: &FeatureConfig) -> String {
 }
 
 fn pm(m: &MeanStd) -> String {
-    format!("{:.3} ± {:.3}", m.mean, m.std)
+    format!("{m:.3}")
 }
 
 /// `mlp_pretrained`: the default MLP pretrained on the free features (log params,
@@ -262,10 +285,12 @@ impl TransferFeatures {
         })
     }
 
-    fn of(self, one_hot: &[f32]) -> Vec<f64> {
+    fn of(self, arch: &Nb201Arch) -> Vec<f64> {
         match self {
-            TransferFeatures::Hist => (0..5).map(|k| one_hot.chunks(5).map(|c| f64::from(c[k])).sum()).collect(),
-            TransferFeatures::OneHot => one_hot.iter().map(|&v| f64::from(v)).collect(),
+            TransferFeatures::Hist => op_histogram(arch).iter().map(|&c| c as f64).collect(),
+            TransferFeatures::OneHot => {
+                arch.ops().iter().flat_map(|op| (0..5).map(move |k| if op.index() == k { 1.0 } else { 0.0 })).collect()
+            }
             TransferFeatures::None => Vec::new(),
         }
     }
@@ -310,46 +335,28 @@ impl TransferDenoise {
         }
     }
 
-    /// The grouping key of an architecture from its one-hot op-per-edge encoding.
-    fn key(self, row: usize, one_hot: &[f32]) -> Vec<usize> {
-        let ops: Vec<usize> = one_hot.chunks(5).map(|c| c.iter().position(|&v| v > 0.5).unwrap_or(0)).collect();
-        let hist = |ops: &[usize]| (0..5).map(|k| ops.iter().filter(|&&o| o == k).count()).collect::<Vec<_>>();
+    /// The grouping key of an architecture (row `row` of the table).
+    fn key(self, row: usize, arch: &Nb201Arch) -> Vec<usize> {
         match self {
             TransferDenoise::Raw => vec![row],
-            TransferDenoise::Hist => hist(&ops),
-            TransferDenoise::Live => {
-                // Nodes whose value reaches the output through non-`none` edges
-                // (op index 0 is `none`); edges are visited output side first.
-                let mut reaches = [false, false, false, true];
-                for (e, &(to, from)) in EDGES.iter().enumerate().rev() {
-                    if reaches[to] && ops[e] != 0 {
-                        reaches[from] = true;
-                    }
-                }
-                let live: Vec<usize> = EDGES
-                    .iter()
-                    .zip(&ops)
-                    .map(|(&(to, _), &op)| if reaches[0] && reaches[to] { op } else { 0 })
-                    .collect();
-                [hist(&ops), hist(&live)].concat()
-            }
+            TransferDenoise::Hist => op_histogram(arch).to_vec(),
+            TransferDenoise::Live => [op_histogram(arch), op_histogram(&live_ops(arch))].concat(),
         }
     }
 }
 
-/// The groupings of `kinds` over the architectures given by their one-hot
-/// op-per-edge encodings.
-fn transfer_groupings(kinds: &[TransferDenoise], one_hot: &[Vec<f32>]) -> Vec<Grouping> {
+/// The groupings of `kinds` over the architectures (in table order).
+fn transfer_groupings(kinds: &[TransferDenoise], archs: &[Nb201Arch]) -> Vec<Grouping> {
     kinds
         .iter()
         .map(|&kind| {
             let mut ids = std::collections::HashMap::new();
-            let ids = one_hot
+            let ids = archs
                 .iter()
                 .enumerate()
-                .map(|(row, oh)| {
+                .map(|(row, a)| {
                     let n = ids.len();
-                    *ids.entry(kind.key(row, oh)).or_insert(n)
+                    *ids.entry(kind.key(row, a)).or_insert(n)
                 })
                 .collect();
             Grouping { name: kind.name().to_string(), ids }
@@ -365,10 +372,9 @@ pub(crate) fn transfer_arch_inputs(
     features: TransferFeatures,
     denoise: &[TransferDenoise],
 ) -> Result<(Vec<Vec<f64>>, Vec<Grouping>)> {
-    let one_hot: Vec<Vec<f32>> =
-        table.rows().map(|(n, _)| Ok(space.encode(&space.parse(n)?))).collect::<Result<_>>()?;
-    let arch_features = one_hot.iter().map(|oh| features.of(oh)).collect();
-    Ok((arch_features, transfer_groupings(denoise, &one_hot)))
+    let archs: Vec<Nb201Arch> = table.rows().map(|(n, _)| Ok(space.parse(n)?)).collect::<Result<_>>()?;
+    let arch_features = archs.iter().map(|a| features.of(a)).collect();
+    Ok((arch_features, transfer_groupings(denoise, &archs)))
 }
 
 /// Per table row, the latencies (ms) of the `sources` devices.
@@ -418,13 +424,71 @@ pub struct TransferResult {
     pub groupings: Vec<String>,
 }
 
+/// What `hwnas predictor transfer` measured (`transfer.json` holds `results`).
+#[derive(Clone, Debug, Serialize)]
+pub struct TransferReport {
+    /// Shots per target.
+    pub shots: usize,
+    /// Seeds.
+    pub seeds: u64,
+    /// Architectures the taus are measured on.
+    pub architectures: usize,
+    /// Regression scale.
+    pub scale: TransferScale,
+    /// Architecture features.
+    pub features: TransferFeatures,
+    /// Candidate groupings of the sources.
+    pub denoise: Vec<TransferDenoise>,
+    /// One result per target device.
+    pub results: Vec<TransferResult>,
+}
+
+impl std::fmt::Display for TransferReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |v: serde_json::Result<serde_json::Value>| {
+            v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "?".into())
+        };
+        writeln!(
+            f,
+            "few-shot latency transfer, {} shots, mean ± std over {} seeds, Kendall tau over all {} architectures \
+             ({} scale, {} features, sources denoised by {})",
+            self.shots,
+            self.seeds,
+            self.architectures,
+            name(serde_json::to_value(self.scale)),
+            name(serde_json::to_value(self.features)),
+            if self.denoise.is_empty() {
+                "nothing".to_string()
+            } else {
+                self.denoise.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or ")
+            },
+        )?;
+        writeln!(f, "{:<16}{:>18}{:>22}  sources", "target", "transfer tau", "ridge-on-sources tau")?;
+        for r in &self.results {
+            writeln!(
+                f,
+                "{:<16}{:>18}{:>22}  {}",
+                r.target,
+                pm(&r.kendall_tau),
+                pm(&r.baseline_ridge_tau),
+                r.sources.join(",")
+            )?;
+        }
+        if self.results.len() > 1 {
+            let m = |g: fn(&TransferResult) -> f64| self.results.iter().map(g).sum::<f64>() / self.results.len() as f64;
+            writeln!(f, "{:<16}{:>18.3}{:>22.3}", "mean", m(|r| r.kendall_tau.mean), m(|r| r.baseline_ridge_tau.mean))?;
+        }
+        Ok(())
+    }
+}
+
 /// The default `--denoise` groupings.
 pub const DEFAULT_DENOISE: [TransferDenoise; 2] = [TransferDenoise::Hist, TransferDenoise::Live];
 
 /// Runs `predictor transfer` with the default scale, features and groupings:
 /// `from` = source devices (empty = all others), `to` = target devices (`all` =
 /// every device in turn).
-pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &Path) -> Result<String> {
+pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &Path) -> Result<TransferReport> {
     transfer_with(&TransferOptions {
         from: from.to_vec(),
         to: to.to_vec(),
@@ -440,7 +504,7 @@ pub fn transfer(from: &[String], to: &[String], shots: usize, seeds: u64, out: &
 /// Runs `predictor transfer`: each target device predicted by
 /// [`FewShotTransfer`] from the source devices' full tables and `shots` measured
 /// architectures (chosen by [`train_split`] per seed).
-pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
+pub fn transfer_with(opts: &TransferOptions) -> Result<TransferReport> {
     let TransferOptions { from, to, shots, seeds, scale, features, denoise, out } = opts;
     let (shots, seeds) = (*shots, *seeds);
     let (space, table) = nb201("nb201")?;
@@ -494,36 +558,13 @@ pub fn transfer_with(opts: &TransferOptions) -> Result<String> {
     }
     std::fs::create_dir_all(out)?;
     write_atomic(&out.join("transfer.json"), serde_json::to_string_pretty(&results)?.as_bytes())?;
-    let mut s = format!(
-        "few-shot latency transfer, {shots} shots, mean ± std over {seeds} seeds, Kendall tau over all {} \
-         architectures ({} scale, {} features, sources denoised by {})\n",
-        table.len(),
-        serde_json::to_value(scale)?.as_str().unwrap_or("?"),
-        serde_json::to_value(features)?.as_str().unwrap_or("?"),
-        if denoise.is_empty() {
-            "nothing".to_string()
-        } else {
-            denoise.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or ")
-        },
-    );
-    s.push_str(&format!("{:<16}{:>18}{:>22}  sources\n", "target", "transfer tau", "ridge-on-sources tau"));
-    for r in &results {
-        s.push_str(&format!(
-            "{:<16}{:>18}{:>22}  {}\n",
-            r.target,
-            pm(&r.kendall_tau),
-            pm(&r.baseline_ridge_tau),
-            r.sources.join(",")
-        ));
-    }
-    if results.len() > 1 {
-        let m = |f: fn(&TransferResult) -> f64| results.iter().map(f).sum::<f64>() / results.len() as f64;
-        s.push_str(&format!(
-            "{:<16}{:>18.3}{:>22.3}\n",
-            "mean",
-            m(|r| r.kendall_tau.mean),
-            m(|r| r.baseline_ridge_tau.mean)
-        ));
-    }
-    Ok(s)
+    Ok(TransferReport {
+        shots,
+        seeds,
+        architectures: table.len(),
+        scale: *scale,
+        features: *features,
+        denoise: denoise.clone(),
+        results,
+    })
 }

@@ -24,9 +24,9 @@
 
 use crate::config::ExperimentConfig;
 use crate::predictor_cmd::{nb201, target_column};
-use crate::setup::load_data;
+use crate::setup::{Build, Setup};
 use anyhow::{Context, Result, bail};
-use nas_core::{EncodingKind, Metric, MultiEncode, ToNetworkSpec};
+use nas_core::{DynSpace, EncodingKind, Metric, MultiEncode, Registry, ToNetworkSpec};
 use predictors::eval::train_split;
 use predictors::evaluator::{check_fits_space, space_signature};
 use predictors::model::{Fit, ModelConfig, Predict};
@@ -64,18 +64,53 @@ fn features_of<S: MultiEncode + ToNetworkSpec>(space: &S, fc: &FeatureConfig, no
     fc.features(space, &arch).with_context(|| format!("the {} encoding is not available for {notation}", fc.encoding))
 }
 
-/// The config and the space-building data of a run directory.
-fn run_config(dir: &Path) -> Result<ExperimentConfig> {
-    let path = dir.join("config.toml");
-    if !path.exists() {
-        bail!("{} is not a run directory (no config.toml)", dir.display());
-    }
-    Ok(ExperimentConfig::load(&path)?)
+/// The space of a config (its dataset sets the networks' input shape).
+fn config_space(cfg: &ExperimentConfig, registry: &Registry) -> Result<DynSpace> {
+    let setup = Setup::new(cfg, registry, Build::ReportsOnly { with_data: true })
+        .context("loading the dataset (it sets the network's input shape)")?;
+    Ok(setup.space)
 }
 
-/// Runs `predictor fit`: fits on (a split of) the table or a run's trials, saves,
-/// and returns a summary with the Kendall tau on the other rows.
-pub fn fit(opts: &FitOptions) -> Result<String> {
+/// What `hwnas predictor fit` did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FitReport {
+    /// Model kind.
+    pub model: String,
+    /// Space name.
+    pub space: String,
+    /// What it predicts (a table column or a run metric).
+    pub target: String,
+    /// Training architectures.
+    pub train_size: usize,
+    /// Feature vector length.
+    pub features: usize,
+    /// The features, e.g. `path_stats+params+flops`.
+    pub feature_names: String,
+    /// Kendall tau on the other rows, when there are at least two.
+    pub kendall_tau_rest: Option<f64>,
+    /// Rows outside the training split.
+    pub rest: usize,
+    /// The file written.
+    pub out: PathBuf,
+}
+
+impl std::fmt::Display for FitReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "fitted {} on {} {} {} architectures ({} features: {})",
+            self.model, self.train_size, self.space, self.target, self.features, self.feature_names
+        )?;
+        if let Some(t) = self.kendall_tau_rest {
+            write!(f, "\nKendall tau on the other {} architectures: {t:.4}", self.rest)?;
+        }
+        write!(f, "\nwrote {}", self.out.display())
+    }
+}
+
+/// Runs `predictor fit`: fits on (a split of) the table or a run's trials and
+/// saves the predictor.
+pub fn fit(opts: &FitOptions, registry: &Registry) -> Result<FitReport> {
     match &opts.run {
         None => {
             let (space, table) = nb201(&opts.space)?;
@@ -84,7 +119,7 @@ pub fn fit(opts: &FitOptions) -> Result<String> {
             fit_on(&space, &rows, &table.columns()[col], "table:nb201", opts)
         }
         Some(dir) => {
-            let cfg = run_config(dir)?;
+            let cfg = crate::runner::run_config(dir, registry)?;
             let trials = crate::rundir::read_trials(dir)?;
             let recorded: std::collections::BTreeSet<Metric> =
                 trials.iter().flat_map(|t| t.metrics.keys().copied()).collect();
@@ -100,9 +135,9 @@ pub fn fit(opts: &FitOptions) -> Result<String> {
             if rows.len() < 3 {
                 bail!("{}: {} successful trials with {metric}; a fit needs at least 3", dir.display(), rows.len());
             }
-            let data = load_data(&cfg).context("loading the run's dataset (it sets the network's input shape)")?;
+            let space = config_space(&cfg, registry)?;
             let source = format!("run:{}", dir.display());
-            crate::with_space!(cfg, data.as_ref(), |space| fit_on(space.as_ref(), &rows, metric.name(), &source, opts))
+            fit_on(&space, &rows, metric.name(), &source, opts)
         }
     }
 }
@@ -113,7 +148,7 @@ fn fit_on<S: MultiEncode + ToNetworkSpec>(
     target: &str,
     source: &str,
     opts: &FitOptions,
-) -> Result<String> {
+) -> Result<FitReport> {
     let model_cfg = ModelConfig::by_name(&opts.model)
         .with_context(|| format!("--model {}: allowed: {}", opts.model, ModelConfig::NAMES.join(", ")))?;
     let fc = FeatureConfig { encoding: opts.encoding, free: opts.free.clone(), cheap: vec![] };
@@ -155,37 +190,88 @@ fn fit_on<S: MultiEncode + ToNetworkSpec>(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     SavedPredictor::new(model, metadata).save(&opts.out)?;
-    let mut s = format!(
-        "fitted {} on {} {} {} architectures ({} features: {}{})",
-        opts.model,
-        train.len(),
-        space.name(),
-        target,
-        xs.first().map_or(0, Vec::len),
-        opts.encoding,
-        opts.free.iter().map(|f| format!("+{}", f.name())).collect::<String>()
-    );
-    if let Some(t) = tau {
-        s.push_str(&format!("\nKendall tau on the other {} architectures: {t:.4}", rest.len()));
+    Ok(FitReport {
+        model: opts.model.clone(),
+        space: space.name().to_string(),
+        target: target.to_string(),
+        train_size: train.len(),
+        features: xs.first().map_or(0, Vec::len),
+        feature_names: format!(
+            "{}{}",
+            opts.encoding,
+            opts.free.iter().map(|f| format!("+{}", f.name())).collect::<String>()
+        ),
+        kendall_tau_rest: tau,
+        rest: rest.len(),
+        out: opts.out.clone(),
+    })
+}
+
+/// One prediction of `hwnas predictor predict`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    /// The architecture.
+    pub arch: String,
+    /// The predicted value.
+    pub mean: f64,
+    /// Its standard deviation, for models with uncertainty.
+    pub std: Option<f64>,
+}
+
+/// What `hwnas predictor predict` computed.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PredictReport {
+    /// What the predictor predicts.
+    pub target: String,
+    /// One per architecture asked for.
+    pub predictions: Vec<Prediction>,
+    /// With `--table`: Kendall tau against the table over every architecture.
+    pub table_kendall_tau: Option<f64>,
+    /// Architectures of that comparison.
+    pub table_rows: usize,
+}
+
+impl std::fmt::Display for PredictReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.predictions {
+            let sd = p.std.map(|v| format!(" ± {v:.4}")).unwrap_or_default();
+            writeln!(f, "{}\t{} {:.4}{sd}", p.arch, self.target, p.mean)?;
+        }
+        if let Some(t) = self.table_kendall_tau {
+            writeln!(
+                f,
+                "Kendall tau against {} over all {} architectures (training ones included): {t:.4}",
+                self.target, self.table_rows
+            )?;
+        }
+        Ok(())
     }
-    s.push_str(&format!("\nwrote {}", opts.out.display()));
-    Ok(s)
 }
 
 /// Runs `predictor predict`: loads `model` and predicts `archs` (in the notation
 /// of its space). NB201 predictors need nothing else; others take the space from
 /// `config` (an experiment config or a run directory). With `table` (NB201 only),
 /// also the Kendall tau against the table's column over every architecture.
-pub fn predict(model: &Path, archs: &[String], table: bool, config: Option<&Path>) -> Result<String> {
+pub fn predict(
+    model: &Path,
+    archs: &[String],
+    table: bool,
+    config: Option<&Path>,
+    registry: &Registry,
+) -> Result<PredictReport> {
     let saved = SavedPredictor::load(model)?;
     let fitted_on = saved.metadata_field("space", model)?.to_string();
     if let Some(c) = config {
         if table {
             bail!("--table scores against the built-in NB201 table; leave out --config");
         }
-        let cfg = if c.is_dir() { run_config(c)? } else { ExperimentConfig::load(c)? };
-        let data = load_data(&cfg)?;
-        return crate::with_space!(cfg, data.as_ref(), |space| predict_on(space.as_ref(), &saved, model, archs));
+        let cfg = if c.is_dir() {
+            crate::runner::run_config(c, registry)?
+        } else {
+            ExperimentConfig::load_with(c, registry)?
+        };
+        let space = config_space(&cfg, registry)?;
+        return predict_on(&space, &saved, model, archs);
     }
     if fitted_on != "nb201" {
         bail!(
@@ -195,7 +281,7 @@ pub fn predict(model: &Path, archs: &[String], table: bool, config: Option<&Path
         );
     }
     let (space, tab) = nb201("nb201")?;
-    let mut s = if archs.is_empty() { String::new() } else { predict_on(&space, &saved, model, archs)? };
+    let mut report = predict_on(&space, &saved, model, archs)?;
     if table {
         let fc = check_fits_space(&space, &saved, model)?;
         let target = saved.metadata_field("target", model)?;
@@ -206,16 +292,13 @@ pub fn predict(model: &Path, archs: &[String], table: bool, config: Option<&Path
             y.push(row[col]);
         }
         let p = saved.model.predict(&x)?;
-        s.push_str(&format!(
-            "Kendall tau against {target} over all {} architectures (training ones included): {:.4}\n",
-            x.len(),
-            kendall_tau(&y, &p.mean)
-        ));
+        report.table_kendall_tau = Some(kendall_tau(&y, &p.mean));
+        report.table_rows = x.len();
     }
-    if s.is_empty() {
+    if report.predictions.is_empty() && report.table_kendall_tau.is_none() {
         bail!("nothing to predict: give architectures (in the space's notation) or --table");
     }
-    Ok(s)
+    Ok(report)
 }
 
 fn predict_on<S: MultiEncode + ToNetworkSpec>(
@@ -223,15 +306,18 @@ fn predict_on<S: MultiEncode + ToNetworkSpec>(
     saved: &SavedPredictor,
     model: &Path,
     archs: &[String],
-) -> Result<String> {
+) -> Result<PredictReport> {
     let fc = check_fits_space(space, saved, model)?;
+    let target = saved.metadata.get("target").cloned().unwrap_or_default();
+    if archs.is_empty() {
+        return Ok(PredictReport { target, predictions: Vec::new(), table_kendall_tau: None, table_rows: 0 });
+    }
     let rows: Vec<Vec<f64>> = archs.iter().map(|a| features_of(space, &fc, a)).collect::<Result<_>>()?;
     let p = saved.model.predict(&rows).with_context(|| format!("predicting with {}", model.display()))?;
-    let target = saved.metadata.get("target").cloned().unwrap_or_default();
-    let mut s = String::new();
-    for (i, a) in archs.iter().enumerate() {
-        let sd = p.std.as_ref().map(|v| format!(" ± {:.4}", v[i])).unwrap_or_default();
-        s.push_str(&format!("{a}\t{target} {:.4}{sd}\n", p.mean[i]));
-    }
-    Ok(s)
+    let predictions = archs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Prediction { arch: a.clone(), mean: p.mean[i], std: p.std.as_ref().map(|v| v[i]) })
+        .collect();
+    Ok(PredictReport { target, predictions, table_kendall_tau: None, table_rows: 0 })
 }

@@ -50,19 +50,8 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    {
-        let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all().ok();
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        std::fs::remove_file(&tmp).ok();
-        anyhow::Error::new(e).context(format!("cannot move {} to {}", tmp.display(), path.display()))
-    })
-}
+/// Writes `bytes` to `path` atomically: the project's one atomic write.
+pub use nas_core::fsutil::write_atomic;
 
 /// An open run directory.
 pub struct RunDir {
@@ -124,7 +113,7 @@ impl RunDir {
 
     /// Writes `run.json`.
     pub fn write_meta(&self, meta: &RunMeta) -> Result<()> {
-        write_atomic(&self.root.join("run.json"), serde_json::to_string_pretty(meta)?.as_bytes())
+        Ok(write_atomic(&self.root.join("run.json"), serde_json::to_string_pretty(meta)?.as_bytes())?)
     }
 }
 
@@ -170,5 +159,5 @@ pub fn repair_log(root: &Path, trials: &[Trial]) -> Result<()> {
         text.push_str(&serde_json::to_string(t)?);
         text.push('\n');
     }
-    write_atomic(&RunDir::trials_path(root), text.as_bytes())
+    Ok(write_atomic(&RunDir::trials_path(root), text.as_bytes())?)
 }

@@ -5,11 +5,10 @@ use crate::hv::HvScale;
 use crate::observers::{Progress, TrialLogWriter};
 use crate::report::write_reports;
 use crate::rundir::{RunDir, RunMeta, read_meta, read_trials, repair_log, unix_now};
-use crate::setup::{RunnableSpace, build_evaluators, build_strategy, load_data};
+use crate::setup::{Build, Setup};
 use anyhow::{Context, Result, bail};
-use nas_core::{Search, SearchConfig, SearchSpace, Trial};
+use nas_core::{Registry, Search, SearchConfig, SearchSpace, Trial};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Options of one invocation.
 #[derive(Clone, Debug, Default)]
@@ -39,7 +38,7 @@ pub fn default_run_dir(cfg: &ExperimentConfig) -> PathBuf {
 /// Starts a new run of `cfg` (paths already resolved) in `dir`. The directory is
 /// created only once the dataset, the evaluators and the strategy are built, so a
 /// config that fails there leaves nothing behind.
-pub fn run_new(cfg: &ExperimentConfig, dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
+pub fn run_new(cfg: &ExperimentConfig, dir: &Path, registry: &Registry, opts: &RunOptions) -> Result<RunSummary> {
     RunDir::check_new(dir)?;
     let meta = RunMeta {
         hwnas_version: env!("CARGO_PKG_VERSION").into(),
@@ -60,16 +59,12 @@ pub fn run_new(cfg: &ExperimentConfig, dir: &Path, opts: &RunOptions) -> Result<
         }
         Ok(rd)
     };
-    execute(cfg, &open, Vec::new(), meta.clone(), opts)
+    execute(cfg, registry, &open, Vec::new(), meta.clone(), opts)
 }
 
 /// Resumes (or re-finishes) the run in `dir` from its recorded trials.
-pub fn resume(dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
-    let cfg_path = dir.join("config.toml");
-    if !cfg_path.exists() {
-        bail!("{} is not a run directory (no config.toml)", dir.display());
-    }
-    let cfg = ExperimentConfig::load(&cfg_path)?;
+pub fn resume(dir: &Path, registry: &Registry, opts: &RunOptions) -> Result<RunSummary> {
+    let cfg = run_config(dir, registry)?;
     let trials = read_trials(dir)?;
     repair_log(dir, &trials)?;
     let meta = read_meta(dir).unwrap_or_else(|_| RunMeta {
@@ -83,29 +78,28 @@ pub fn resume(dir: &Path, opts: &RunOptions) -> Result<RunSummary> {
         started_unix: unix_now(),
         finished_unix: None,
     });
-    execute(&cfg, &|| RunDir::open(dir), trials, meta, opts)
+    execute(&cfg, registry, &|| RunDir::open(dir), trials, meta, opts)
+}
+
+/// The resolved config of a run directory.
+pub fn run_config(dir: &Path, registry: &Registry) -> Result<ExperimentConfig> {
+    let cfg_path = dir.join("config.toml");
+    if !cfg_path.exists() {
+        bail!("{} is not a run directory (no config.toml)", dir.display());
+    }
+    Ok(ExperimentConfig::load_with(&cfg_path, registry)?)
 }
 
 /// Runs `cfg`; `open` gives the run directory once everything is set up.
 fn execute(
     cfg: &ExperimentConfig,
+    registry: &Registry,
     open: &(dyn Fn() -> Result<RunDir> + Sync),
     prior: Vec<Trial>,
     meta: RunMeta,
     opts: &RunOptions,
 ) -> Result<RunSummary> {
-    let data = load_data(cfg).context("loading the dataset")?;
-    let go = || -> Result<RunSummary> {
-        crate::with_space!(cfg, data.as_ref(), |space| execute_in(
-            cfg,
-            space,
-            data.as_ref(),
-            open,
-            &prior,
-            meta.clone(),
-            opts
-        ))
-    };
+    let go = || execute_in(cfg, registry, open, &prior, meta.clone(), opts);
     if cfg.threads > 0 {
         let pool =
             rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("building the thread pool")?;
@@ -115,24 +109,26 @@ fn execute(
     }
 }
 
-fn execute_in<S: RunnableSpace>(
+fn execute_in(
     cfg: &ExperimentConfig,
-    space: Arc<S>,
-    data: Option<&crate::setup::DataSplit>,
+    registry: &Registry,
     open: &(dyn Fn() -> Result<RunDir> + Sync),
     prior: &[Trial],
     mut meta: RunMeta,
     opts: &RunOptions,
 ) -> Result<RunSummary> {
-    let evals = build_evaluators(cfg, &space, data)?;
-    let problem = cfg.problem();
-    let scale = evals.true_front.as_deref().and_then(HvScale::from_true_front);
-    let mut strategy = build_strategy::<S>(&cfg.strategy, &evals, &problem);
+    let setup = Setup::new(cfg, registry, Build::All)?;
+    for w in &setup.evals.warnings {
+        eprintln!("warning: {w}");
+    }
+    let problem = setup.problem.clone();
+    let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
+    let mut strategy = setup.strategy(registry)?;
     let rd = &open()?;
     let search_cfg = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed: cfg.seed, max_idle_asks: 50 };
     let writer = TrialLogWriter::new(rd);
     let progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);
-    let outcome = Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, search_cfg)
+    let outcome = Search::new(&setup.space, setup.evals.evaluator.as_ref(), &problem, search_cfg)
         .observe(&writer)
         .observe(&progress)
         .resume_from(prior.iter().cloned())
@@ -140,7 +136,7 @@ fn execute_in<S: RunnableSpace>(
     if let Some(e) = writer.take_error() {
         return Err(e.context("the trial log could not be written; the run is incomplete"));
     }
-    write_reports(rd.root(), space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
+    write_reports(rd.root(), setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
     meta.status = "finished".into();
     meta.trials = outcome.trials.len();
     meta.stop_reason = Some(format!("{:?}", outcome.reason).to_lowercase());
@@ -148,7 +144,7 @@ fn execute_in<S: RunnableSpace>(
     rd.write_meta(&meta)?;
     if cfg.output.verify {
         // `[output] verify = true`: re-measure the front the table or model chose.
-        crate::hardware::verify_front(rd.root(), cfg, space.as_ref(), &problem, &outcome.trials, opts.quiet)?;
+        crate::hardware::verify_front_of(rd.root(), cfg, &setup, &outcome.trials, opts.quiet)?;
     }
     let pts: Vec<Vec<f64>> =
         crate::hv::feasible_points(&problem, &outcome.trials).into_iter().map(|(_, v)| v).collect();
@@ -162,36 +158,15 @@ fn execute_in<S: RunnableSpace>(
 }
 
 /// Re-draws the plots and `pareto.json` of a run from its records.
-pub fn replot(dir: &Path) -> Result<()> {
-    let cfg = ExperimentConfig::load(&dir.join("config.toml"))?;
+pub fn replot(dir: &Path, registry: &Registry) -> Result<()> {
+    let cfg = run_config(dir, registry)?;
     let trials = read_trials(dir)?;
     if trials.is_empty() {
         bail!("{} has no trials yet", dir.display());
     }
-    // Re-plotting needs the tables only (for the true front), never training.
-    let tables_only = cfg_without_training(&cfg);
-    let data = load_data(&cfg)?;
-    crate::with_space!(cfg, data.as_ref(), |space| {
-        let evals = build_evaluators(&tables_only, &space, None)?;
-        let scale = evals.true_front.as_deref().and_then(HvScale::from_true_front);
-        write_reports(dir, space.name(), &cfg.problem(), &trials, scale.as_ref(), cfg.output.png)
-    })
-}
-
-/// The config with training, measuring and predictor evaluators removed
-/// (re-plotting needs only tables; a latency table or predictor file that moved
-/// must not stop it).
-fn cfg_without_training(cfg: &ExperimentConfig) -> ExperimentConfig {
-    use crate::config::EvaluatorConfig;
-    let mut c = cfg.clone();
-    c.evaluators.retain(|e| {
-        !matches!(
-            e,
-            EvaluatorConfig::Train { .. }
-                | EvaluatorConfig::Lut { .. }
-                | EvaluatorConfig::Measured { .. }
-                | EvaluatorConfig::Predictor { .. }
-        )
-    });
-    c
+    // Re-plotting needs the tables only (for the true front), never training; a
+    // latency table or predictor file that moved must not stop it.
+    let setup = Setup::new(&cfg, registry, Build::ReportsOnly { with_data: false })?;
+    let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
+    write_reports(dir, setup.space.name(), &cfg.problem(), &trials, scale.as_ref(), cfg.output.png)
 }

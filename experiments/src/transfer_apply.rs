@@ -110,9 +110,98 @@ fn read_measured(
     Ok((shots, name))
 }
 
-/// Runs the transfer to the measured device and writes the latency table; returns
-/// the summary.
-pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
+/// The cross-validated quality of a transfer over the measured cells.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CrossValidation {
+    /// Folds (equal to the measured cells: leave-one-out).
+    pub folds: usize,
+    /// Kendall tau of the held-out predictions.
+    pub kendall_tau: f64,
+    /// Median relative error, percent.
+    pub median_error_pct: f64,
+    /// Mean absolute error, ms.
+    pub mae_ms: f64,
+}
+
+/// What `hwnas predictor transfer --measured` did.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ApplyReport {
+    /// Name of the device (the column is `<name>_ms`).
+    pub name: String,
+    /// The measured file.
+    pub measured_file: PathBuf,
+    /// Measured architectures.
+    pub measured: usize,
+    /// Source devices.
+    pub sources: Vec<String>,
+    /// Denoising grouping chosen by the marginal likelihood.
+    pub grouping: String,
+    /// Feature-block weight chosen.
+    pub feature_weight: f64,
+    /// Ridge penalty chosen.
+    pub alpha: f64,
+    /// Cross-validation over the measured cells (at least 4 needed).
+    pub cross_validation: Option<CrossValidation>,
+    /// Predictions written as [`MIN_LATENCY_MS`].
+    pub clamped: usize,
+    /// The table written.
+    pub written: PathBuf,
+    /// Architectures in it.
+    pub architectures: usize,
+}
+
+impl std::fmt::Display for ApplyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "few-shot transfer to `{}`: {} measured architectures ({}), sources {}",
+            self.name,
+            self.measured,
+            self.measured_file.display(),
+            self.sources.join(",")
+        )?;
+        writeln!(
+            f,
+            "chosen by the marginal likelihood: denoising `{}`, feature weight {}, penalty {:.4}",
+            self.grouping, self.feature_weight, self.alpha
+        )?;
+        match &self.cross_validation {
+            Some(cv) => writeln!(
+                f,
+                "{} over the measured architectures: Kendall tau {:.3}, median error {:.1}%, mean absolute error \
+                 {:.3} ms",
+                if cv.folds == self.measured {
+                    "leave-one-out".to_string()
+                } else {
+                    format!("{}-fold cross-validation", cv.folds)
+                },
+                cv.kendall_tau,
+                cv.median_error_pct,
+                cv.mae_ms
+            )?,
+            None => writeln!(f, "(cross-validation needs at least 4 measured architectures)")?,
+        }
+        if self.clamped > 0 {
+            writeln!(f, "{} predictions below {MIN_LATENCY_MS} ms were written as {MIN_LATENCY_MS} ms", self.clamped)?;
+        }
+        writeln!(
+            f,
+            "wrote {} ({} architectures: {} measured, the rest predicted)",
+            self.written.display(),
+            self.architectures,
+            self.measured
+        )?;
+        writeln!(
+            f,
+            "use it: [[evaluators]] kind = \"table\", path = \"{}\", device = \"{}\"",
+            self.written.display(),
+            self.name
+        )
+    }
+}
+
+/// Runs the transfer to the measured device and writes the latency table.
+pub fn transfer_measured(opts: &ApplyOptions) -> Result<ApplyReport> {
     let (space, table) = nb201("nb201")?;
     let (shots, default_name) = read_measured(&opts.measured, &space, &table)?;
     let name = opts.name.as_deref().map_or(default_name, |n| n.strip_suffix("_ms").unwrap_or(n).to_string());
@@ -163,7 +252,12 @@ pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
         let mut rel: Vec<f64> = truth.iter().zip(&pred).map(|(t, p)| ((p - t) / t).abs()).collect();
         rel.sort_by(f64::total_cmp);
         let mae = truth.iter().zip(&pred).map(|(t, p)| (p - t).abs()).sum::<f64>() / truth.len() as f64;
-        cv = Some((kendall_tau(&truth, &pred), 100.0 * rel[rel.len() / 2], mae));
+        cv = Some(CrossValidation {
+            folds,
+            kendall_tau: kendall_tau(&truth, &pred),
+            median_error_pct: 100.0 * rel[rel.len() / 2],
+            mae_ms: mae,
+        });
     }
     for &(i, ms) in &shots {
         predicted[i] = ms;
@@ -185,34 +279,17 @@ pub fn transfer_measured(opts: &ApplyOptions) -> Result<String> {
         csv.into_bytes()
     };
     write_atomic(&opts.write, &bytes)?;
-    let mut s = format!(
-        "few-shot transfer to `{name}`: {} measured architectures ({}), sources {}\n\
-         chosen by the marginal likelihood: denoising `{}`, feature weight {}, penalty {:.4}\n",
-        shots.len(),
-        opts.measured.display(),
-        sources.join(","),
-        model.grouping_name,
-        model.feature_weight,
-        model.alpha
-    );
-    match cv {
-        Some((tau, median_pct, mae)) => s.push_str(&format!(
-            "{} over the measured architectures: Kendall tau {tau:.3}, median error {median_pct:.1}%, \
-             mean absolute error {mae:.3} ms\n",
-            if folds == shots.len() { "leave-one-out".to_string() } else { format!("{folds}-fold cross-validation") }
-        )),
-        None => s.push_str("(cross-validation needs at least 4 measured architectures)\n"),
-    }
-    if clamped > 0 {
-        s.push_str(&format!("{clamped} predictions below {MIN_LATENCY_MS} ms were written as {MIN_LATENCY_MS} ms\n"));
-    }
-    s.push_str(&format!(
-        "wrote {} ({} architectures: {} measured, the rest predicted)\n\
-         use it: [[evaluators]] kind = \"table\", path = \"{}\", device = \"{name}\"\n",
-        opts.write.display(),
-        table.len(),
-        shots.len(),
-        opts.write.display()
-    ));
-    Ok(s)
+    Ok(ApplyReport {
+        name,
+        measured_file: opts.measured.clone(),
+        measured: shots.len(),
+        sources,
+        grouping: model.grouping_name.clone(),
+        feature_weight: model.feature_weight,
+        alpha: model.alpha,
+        cross_validation: cv,
+        clamped,
+        written: opts.write.clone(),
+        architectures: table.len(),
+    })
 }

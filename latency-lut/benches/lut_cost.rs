@@ -23,7 +23,8 @@ fn table(space: &Nb201Space) -> LatencyTable {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/luts/nb201-c16-n5-3x32x32-b1-t1.json");
     LatencyTable::load(&shipped).unwrap_or_else(|_| {
         let opts = BuildOptions { protocol: Protocol::quick(), calibration_networks: 2, ..BuildOptions::default() };
-        build_table(space, SpaceId::new("nb201", space.config()), &opts, &mut |_| {}).expect("builds")
+        build_table(space, Some(space), SpaceId::new("nb201", space.config()), &opts, &nas_core::progress::NoProgress)
+            .expect("builds")
     })
 }
 

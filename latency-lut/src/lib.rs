@@ -10,7 +10,7 @@
 //!   checksummed JSON file and prices networks ([`lut::LutLatency`]).
 //! - [`measure`]: the **timing protocol** ([`measure::Protocol`]) and the burn
 //!   layers built from [`nas_core::LayerSpec`]s ([`measure::LayerRunner`]).
-//! - [`measured`]: **end-to-end latency** of a [`nas_core::train::TrainableSpace`]
+//! - [`measured`]: **end-to-end latency** of a trainable space's
 //!   network ([`measured::measure_network`], [`measured::MeasuredLatency`]).
 //! - [`energy`]: an **analytical energy model** (MACs and traffic per memory level,
 //!   energies from Horowitz ISSCC 2014 or Eyeriss ISCA 2016).
@@ -18,6 +18,10 @@
 //!   PE utilisation and energy per layer.
 //! - [`validate`]: **validation** of a table against end-to-end measurements
 //!   (±5% / ±10% shares, MAPE, Kendall tau, residual attribution to layer pairs).
+//! - [`verify`]: **front verification**: a run's front re-measured, re-ranked,
+//!   members that became dominated or infeasible flagged.
+//! - [`settings`]: the `lut`, `measured`, `energy` and `systolic` evaluators as
+//!   registry components.
 //! - [`fingerprint`]: the **device fingerprint** recorded in every table.
 //! - [`error`]: the error type, [`LutError`].
 //!
@@ -68,19 +72,21 @@ pub mod fingerprint;
 pub mod lut;
 pub mod measure;
 pub mod measured;
+pub mod settings;
 pub mod systolic;
 pub mod validate;
+pub mod verify;
 
 pub use energy::{EnergyBreakdown, EnergyModel, Technology, TechnologyChoice};
 pub use error::{LutError, Result};
 pub use fingerprint::DeviceFingerprint;
-pub use lut::{
-    BuildOptions, BuildProgress, Calibration, CoverageOptions, LatencyTable, LutEntry, LutLatency, SpaceId, build_table,
-};
+pub use lut::{BuildOptions, Calibration, CoverageOptions, LatencyTable, LutEntry, LutLatency, SpaceId, build_table};
 pub use measure::{Protocol, Timing};
 pub use measured::{MeasuredLatency, measure_network, measure_networks};
+pub use settings::{EnergySettings, LutSettings, MeasuredSettings};
 pub use systolic::{Dataflow, SystolicArray, SystolicConfig};
 pub use validate::{ValidationReport, validate_table};
+pub use verify::{FrontMember, VerifiedPoint, VerifyReport, VerifySource, verify_front};
 
 #[cfg(test)]
 mod tests;

@@ -55,7 +55,8 @@ use crate::error::{LutError, Result};
 use crate::fingerprint::DeviceFingerprint;
 use crate::measure::{LayerRunner, Protocol, RoundSamples, Timing, layer_key, round_to, time_round};
 use crate::measured::{WEIGHT_SEED, exclusive, measure_networks};
-use nas_core::train::{TrainableSpace, init_seeded};
+use nas_core::progress::{ProgressSink, TaskProgress};
+use nas_core::train::{DynTrainable, init_seeded};
 use nas_core::{CostModel, LayerSpec, Metric, MetricMap, NamedLayer, NasError, NetworkSpec, ToNetworkSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -449,9 +450,10 @@ impl LatencyTable {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| LutError::io(dir, e))?;
         }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(|e| LutError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| LutError::io(path, e))
+        nas_core::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| match e {
+            nas_core::NasError::Io { path, source } => LutError::io(path, source),
+            other => LutError::Backend(other.to_string()),
+        })
     }
 
     /// Reads and validates a table file (see the module docs for the checks).
@@ -623,28 +625,17 @@ impl Default for BuildOptions {
     }
 }
 
-/// Progress of a build, reported after each timed item.
-#[derive(Clone, Debug)]
-pub struct BuildProgress {
-    /// `layers` (round r of R) or `calibration`.
-    pub stage: String,
-    /// Items done.
-    pub done: usize,
-    /// Items in total.
-    pub total: usize,
-    /// The item just timed.
-    pub current: String,
-}
-
 /// Measures every distinct layer of `space` (see [`distinct_layers`]) with the
 /// protocol of `opts`, round-robin over the table for `protocol.rounds` rounds,
 /// then fits the calibration on `opts.calibration_networks` networks measured end
-/// to end. `progress` is called after each timed item.
-pub fn build_table<S: ToNetworkSpec + TrainableSpace>(
+/// to end (the networks built by `trainable`, needed when there is a
+/// calibration). `progress` hears after each timed item.
+pub fn build_table<S: ToNetworkSpec>(
     space: &S,
+    trainable: Option<&dyn DynTrainable<S::Arch>>,
     id: SpaceId,
     opts: &BuildOptions,
-    progress: &mut (dyn FnMut(&BuildProgress) + Send),
+    progress: &dyn ProgressSink,
 ) -> Result<LatencyTable> {
     let p = &opts.protocol;
     p.validate()?;
@@ -669,11 +660,12 @@ pub fn build_table<S: ToNetworkSpec + TrainableSpace>(
             for r in 0..p.rounds {
                 for (i, runner) in runners.iter_mut().enumerate() {
                     rounds[i].push(time_round(p, || runner.run()));
-                    progress(&BuildProgress {
-                        stage: format!("layers (round {}/{})", r + 1, p.rounds),
+                    let stage = format!("layers (round {}/{})", r + 1, p.rounds);
+                    progress.update(&TaskProgress {
+                        stage: &stage,
                         done: r * n + i + 1,
                         total,
-                        current: layer_key(&set.layers[i].spec),
+                        message: &layer_key(&set.layers[i].spec),
                     });
                 }
             }
@@ -700,17 +692,25 @@ pub fn build_table<S: ToNetworkSpec + TrainableSpace>(
     let device = DeviceFingerprint::current(p);
     let mut table = LatencyTable::new(id, p.batch, device, p.clone(), coverage, None, entries)?;
     if opts.calibration_networks > 0 {
+        let trainable = trainable.ok_or_else(|| {
+            LutError::Backend(format!(
+                "the calibration measures networks end to end, but space `{}` builds no burn network; \
+                 build with --calibration 0",
+                space.name()
+            ))
+        })?;
         let picked = calibration_archs(space, &table, opts.calibration_networks, opts.seed)?;
         let archs: Vec<S::Arch> = picked.iter().map(|(a, _)| a.clone()).collect();
         let k = archs.len();
-        let timings = measure_networks(space, &archs, p, &mut |done, all| {
-            progress(&BuildProgress {
-                stage: "calibration".into(),
-                done: n * p.rounds + done * k / all.max(1),
+        let calibration = |t: &TaskProgress<'_>| {
+            progress.update(&TaskProgress {
+                stage: "calibration",
+                done: n * p.rounds + t.done * k / t.total.max(1),
                 total,
-                current: format!("end-to-end round {}/{}", (done * p.rounds).div_ceil(all.max(1)), p.rounds),
-            });
-        })?;
+                message: t.message,
+            })
+        };
+        let timings = measure_networks(trainable, &archs, p, &calibration)?;
         let points = picked
             .iter()
             .zip(timings)

@@ -98,6 +98,20 @@ pub struct Protocol {
     pub allocator: String,
 }
 
+/// The global allocator the program declared ([`set_program_allocator`]).
+static PROGRAM_ALLOCATOR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Declares the program's global allocator (`mimalloc` for the `hwnas` binary),
+/// recorded in every [`Protocol`] made from then on. Only the first call counts.
+pub fn set_program_allocator(name: &str) {
+    PROGRAM_ALLOCATOR.set(name.to_string()).ok();
+}
+
+/// The declared global allocator, `system` when the program declared none.
+pub fn program_allocator() -> String {
+    PROGRAM_ALLOCATOR.get().cloned().unwrap_or_else(|| "system".into())
+}
+
 impl Default for Protocol {
     fn default() -> Self {
         Protocol {
@@ -112,7 +126,7 @@ impl Default for Protocol {
             settle_rel: 0.005,
             max_ms: 400.0,
             rounds: 3,
-            allocator: "system".into(),
+            allocator: program_allocator(),
         }
     }
 }

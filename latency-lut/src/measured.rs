@@ -1,4 +1,5 @@
-//! End-to-end latency: timing a whole network of a [`TrainableSpace`].
+//! End-to-end latency: timing a whole network of a trainable space
+//! ([`DynTrainable`], which every `TrainableSpace` is).
 //!
 //! [`measure_network`] builds the burn network of an architecture on a plain
 //! (non-autodiff) flex device, so batch norms run in inference mode, and times its
@@ -13,9 +14,10 @@
 use crate::error::{LutError, Result};
 use crate::measure::{Protocol, Timing, time_round};
 use burn::tensor::{Distribution, Tensor};
-use nas_core::train::{ImageClassifier, TrainableSpace, init_seeded};
-use nas_core::{EvalContext, EvalError, Evaluator, Metric, MetricMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use nas_core::progress::{ProgressSink, TaskProgress};
+use nas_core::train::DynTrainable;
+use nas_core::{AnyArch, DynSpace, EvalContext, EvalError, Evaluator, Metric, MetricMap};
+use std::sync::{Mutex, PoisonError};
 
 /// Serialises all timings of the process (tables and networks).
 static MEASURE_LOCK: Mutex<()> = Mutex::new(());
@@ -34,12 +36,12 @@ pub(crate) const WEIGHT_SEED: u64 = 0x01a7_e2c7;
 /// Times `arch`'s network end to end with the protocol `p`: a random batch of
 /// `p.batch` inputs of the space's shape, then warm-up, samples and rounds as for a
 /// table entry.
-pub fn measure_network<S: TrainableSpace>(space: &S, arch: &S::Arch, p: &Protocol) -> Result<Timing> {
+pub fn measure_network<A: Sync>(space: &dyn DynTrainable<A>, arch: &A, p: &Protocol) -> Result<Timing> {
     p.validate()?;
     exclusive(|| {
         p.install(|| {
             let device = p.backend.device();
-            let model = init_seeded(WEIGHT_SEED, &device, || space.build_model(arch, &device));
+            let model = space.build_forward(arch, &device, WEIGHT_SEED);
             let [c, h, w] = space.input_chw();
             let x = Tensor::<4>::random([p.batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
             let mut all = Vec::new();
@@ -66,13 +68,13 @@ pub fn measure_network<S: TrainableSpace>(space: &S, arch: &S::Arch, p: &Protoco
 /// table become a bimodal mix of "fast" and "slow" phases; interleaving spreads
 /// every network over the whole measurement, as the table's own entries are
 /// (see [`Protocol::rounds`]). All models are built first (seeded, on a plain
-/// device) and kept in memory. `progress(done, total)` is called after each
-/// timed round of a network.
-pub fn measure_networks<S: TrainableSpace>(
-    space: &S,
-    archs: &[S::Arch],
+/// device) and kept in memory. `progress` hears after each timed round of a
+/// network (stage `end to end`).
+pub fn measure_networks<A: Sync>(
+    space: &dyn DynTrainable<A>,
+    archs: &[A],
     p: &Protocol,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
+    progress: &dyn ProgressSink,
 ) -> Result<Vec<Timing>> {
     p.validate()?;
     exclusive(|| {
@@ -80,14 +82,20 @@ pub fn measure_networks<S: TrainableSpace>(
             let device = p.backend.device();
             let [c, h, w] = space.input_chw();
             let x = Tensor::<4>::random([p.batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
-            let models: Vec<S::Model> =
-                archs.iter().map(|a| init_seeded(WEIGHT_SEED, &device, || space.build_model(a, &device))).collect();
+            let models: Vec<Box<dyn nas_core::train::Forward>> =
+                archs.iter().map(|a| space.build_forward(a, &device, WEIGHT_SEED)).collect();
             let mut rounds: Vec<Vec<crate::measure::RoundSamples>> = vec![Vec::with_capacity(p.rounds); archs.len()];
             let total = archs.len() * p.rounds;
             for r in 0..p.rounds {
                 for (i, model) in models.iter().enumerate() {
                     rounds[i].push(time_round(p, || drop(model.forward(x.clone()))));
-                    progress(r * archs.len() + i + 1, total);
+                    let round = format!("round {}/{}", r + 1, p.rounds);
+                    progress.update(&TaskProgress {
+                        stage: "end to end",
+                        done: r * archs.len() + i + 1,
+                        total,
+                        message: &round,
+                    });
                 }
             }
             rounds
@@ -108,15 +116,22 @@ pub fn measure_networks<S: TrainableSpace>(
 }
 
 /// Measured end-to-end latency as an evaluator (`latency_ms`): slow but exact.
-pub struct MeasuredLatency<S> {
-    space: Arc<S>,
+pub struct MeasuredLatency {
+    space: DynSpace,
     protocol: Protocol,
 }
 
-impl<S: TrainableSpace> MeasuredLatency<S> {
-    /// Measures networks of `space` with `protocol` (validated here).
-    pub fn new(space: Arc<S>, protocol: Protocol) -> Result<Self> {
+impl MeasuredLatency {
+    /// Measures networks of `space` with `protocol` (validated here); the space
+    /// must build burn networks.
+    pub fn new(space: DynSpace, protocol: Protocol) -> Result<Self> {
         protocol.validate()?;
+        if space.trainable().is_none() {
+            return Err(LutError::Backend(format!(
+                "space `{}` builds no burn network, so its latency cannot be measured",
+                nas_core::SearchSpace::name(&space)
+            )));
+        }
         Ok(MeasuredLatency { space, protocol })
     }
 
@@ -126,7 +141,7 @@ impl<S: TrainableSpace> MeasuredLatency<S> {
     }
 }
 
-impl<S: TrainableSpace> Evaluator<S::Arch> for MeasuredLatency<S> {
+impl Evaluator<AnyArch> for MeasuredLatency {
     fn name(&self) -> String {
         let p = &self.protocol;
         format!("measured({}, batch {}, {} thread(s))", p.backend, p.batch, p.threads)
@@ -136,8 +151,11 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for MeasuredLatency<S> {
         vec![Metric::LatencyMs]
     }
 
-    fn evaluate(&self, arch: &S::Arch, _ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
-        match measure_network(self.space.as_ref(), arch, &self.protocol) {
+    fn evaluate(&self, arch: &AnyArch, _ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+        let Some(trainable) = self.space.trainable() else {
+            return Err(EvalError::failed("the space builds no burn network"));
+        };
+        match measure_network(trainable, arch, &self.protocol) {
             Ok(t) => Ok(MetricMap::from([(Metric::LatencyMs, t.median_ms)])),
             // A network that burn cannot run fails this candidate only.
             Err(LutError::Backend(reason)) => Err(EvalError::failed(reason)),

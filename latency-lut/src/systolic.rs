@@ -132,6 +132,8 @@ pub struct SystolicConfig {
     pub technology: TechnologyChoice,
     /// Inputs per inference (default 1).
     pub batch: usize,
+    /// Metrics it reports: `latency_ms` and/or `energy_mj` (default both).
+    pub metrics: Vec<Metric>,
 }
 
 impl Default for SystolicConfig {
@@ -147,6 +149,7 @@ impl Default for SystolicConfig {
             dram_bytes_per_cycle: 16.0,
             technology: TechnologyChoice::default(),
             batch: 1,
+            metrics: vec![Metric::LatencyMs, Metric::EnergyMj],
         }
     }
 }
@@ -201,8 +204,14 @@ fn ceil_div(a: usize, b: usize) -> usize {
 }
 
 impl SystolicArray {
-    /// An array from a validated configuration, providing both metrics.
+    /// An array from a validated configuration, providing `config.metrics`.
     pub fn new(config: SystolicConfig) -> Result<Self> {
+        if let Some(m) = config.metrics.iter().find(|m| !matches!(m, Metric::LatencyMs | Metric::EnergyMj)) {
+            return Err(LutError::invalid("metrics", m, "latency_ms, energy_mj"));
+        }
+        if config.metrics.is_empty() {
+            return Err(LutError::invalid("metrics", "[]", "at least one of latency_ms, energy_mj"));
+        }
         let technology = config.technology.resolve()?;
         for (field, v) in [("rows", config.rows), ("cols", config.cols), ("batch", config.batch)] {
             if v == 0 {
@@ -220,19 +229,8 @@ impl SystolicArray {
                 return Err(LutError::invalid(field, v, "a positive number"));
             }
         }
-        Ok(SystolicArray { config, technology, provides: vec![Metric::LatencyMs, Metric::EnergyMj] })
-    }
-
-    /// Restricts the metrics it reports (`latency_ms`, `energy_mj`).
-    pub fn with_metrics(mut self, metrics: Vec<Metric>) -> Result<Self> {
-        if let Some(m) = metrics.iter().find(|m| !matches!(m, Metric::LatencyMs | Metric::EnergyMj)) {
-            return Err(LutError::invalid("metrics", m, "latency_ms, energy_mj"));
-        }
-        if metrics.is_empty() {
-            return Err(LutError::invalid("metrics", "[]", "at least one of latency_ms, energy_mj"));
-        }
-        self.provides = metrics;
-        Ok(self)
+        let provides = config.metrics.clone();
+        Ok(SystolicArray { config, technology, provides })
     }
 
     /// The configuration.
@@ -479,8 +477,11 @@ mod tests {
         assert!(e.to_string().contains("rows"));
         assert!("xs".parse::<Dataflow>().expect_err("bad").to_string().contains("ws, os, rs"));
         let a = SystolicArray::new(SystolicConfig::default()).expect("default");
-        assert!(a.clone().with_metrics(vec![Metric::Accuracy]).is_err());
-        assert_eq!(a.with_metrics(vec![Metric::EnergyMj]).expect("ok").provides(), vec![Metric::EnergyMj]);
+        assert_eq!(a.provides(), vec![Metric::LatencyMs, Metric::EnergyMj]);
+        let only = |metrics| SystolicArray::new(SystolicConfig { metrics, ..Default::default() });
+        assert!(only(vec![Metric::Accuracy]).is_err());
+        assert!(only(vec![]).is_err());
+        assert_eq!(only(vec![Metric::EnergyMj]).expect("ok").provides(), vec![Metric::EnergyMj]);
         let cfg: SystolicConfig = serde_json::from_str(r#"{"rows": 8, "dataflow": "rs"}"#).expect("json");
         assert_eq!((cfg.rows, cfg.cols, cfg.dataflow), (8, 16, Dataflow::RowStationary));
     }

@@ -28,13 +28,14 @@ fn table() -> &'static LatencyTable {
     static T: OnceLock<LatencyTable> = OnceLock::new();
     T.get_or_init(|| {
         let (space, id) = tiny_nb201();
-        let mut calls = 0;
-        let t = build_table(&space, id, &quick(), &mut |p| {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let progress = |p: &nas_core::progress::TaskProgress<'_>| {
             assert!(p.done <= p.total);
-            calls += 1;
-        })
-        .expect("builds");
-        assert_eq!(calls, t.len() + 3, "one progress call per layer and calibration network");
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        };
+        let t = build_table(&space, Some(&space), id, &quick(), &progress).expect("builds");
+        let calls = calls.into_inner();
+        assert_eq!(calls, t.len() * quick().protocol.rounds + 3 * quick().protocol.rounds, "one call per timed item");
         t
     })
 }
@@ -179,7 +180,8 @@ fn darts_tables_build_by_sampling_and_price_its_networks() {
         coverage: CoverageOptions { patience: 300, ..CoverageOptions::default() },
         ..quick()
     };
-    let t = build_table(&space, SpaceId::new("darts", &cfg), &opts, &mut |_| {}).expect("builds");
+    let t = build_table(&space, Some(&space), SpaceId::new("darts", &cfg), &opts, &nas_core::progress::NoProgress)
+        .expect("builds");
     assert!(!t.coverage.exhaustive);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     for _ in 0..20 {

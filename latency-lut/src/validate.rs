@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::lut::LatencyTable;
 use crate::measure::Protocol;
 use crate::measured::measure_networks;
-use nas_core::train::TrainableSpace;
+use nas_core::train::DynTrainable;
 use nas_core::{Architecture, LayerSpec, NetworkSpec, OpKind, ToNetworkSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -87,28 +87,6 @@ pub struct ValidationReport {
     pub points: Vec<ValidationPoint>,
 }
 
-/// Kendall's tau-b (ties in either variable handled), in `[-1, 1]`; 0 for fewer
-/// than two points.
-pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0f64, 0f64, 0f64, 0f64);
-    for i in 0..n {
-        for j in i + 1..n {
-            let dx = (x[i] - x[j]).signum() * f64::from(u8::from(x[i] != x[j]));
-            let dy = (y[i] - y[j]).signum() * f64::from(u8::from(y[i] != y[j]));
-            match (dx == 0.0, dy == 0.0) {
-                (true, true) => {}
-                (true, false) => ties_x += 1.0,
-                (false, true) => ties_y += 1.0,
-                (false, false) if dx == dy => concordant += 1.0,
-                (false, false) => discordant += 1.0,
-            }
-        }
-    }
-    let denom = ((concordant + discordant + ties_x) * (concordant + discordant + ties_y)).sqrt();
-    if denom > 0.0 { (concordant - discordant) / denom } else { 0.0 }
-}
-
 /// The coarse kind of a layer used to name pairs: `conv3x3`, `dwconv3x3`,
 /// `conv1x1/2` (stride 2), `batch_norm`, `relu`, `avg_pool`, `add`, ...
 pub fn op_label(s: &LayerSpec) -> String {
@@ -138,33 +116,6 @@ pub fn pair_counts(net: &NetworkSpec) -> BTreeMap<String, f64> {
         *out.entry(format!("{} -> {}", op_label(&w[0].spec), op_label(&w[1].spec))).or_insert(0.0) += 1.0;
     }
     out
-}
-
-/// Solves `a x = b` (n x n, row-major) by Gaussian elimination with partial pivoting.
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let piv = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[piv][col].abs() < 1e-300 {
-            return None;
-        }
-        a.swap(col, piv);
-        b.swap(col, piv);
-        let (pivot, pb) = (a[col].clone(), b[col]);
-        for (arow, brow) in a[col + 1..].iter_mut().zip(b[col + 1..].iter_mut()) {
-            let f = arow[col] / pivot[col];
-            for (x, p) in arow[col..].iter_mut().zip(&pivot[col..]) {
-                *x -= f * p;
-            }
-            *brow -= f * pb;
-        }
-    }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
-    }
-    Some(x)
 }
 
 /// Attributes `residuals[i]` (ms) to the consecutive pairs of `nets[i]` with a
@@ -201,21 +152,8 @@ pub fn attribute_residuals(nets: &[NetworkSpec], residuals: &[f64]) -> (Vec<Pair
     let y_mean = residuals[..n].iter().sum::<f64>() / n as f64;
     let y: Vec<f64> = residuals[..n].iter().map(|r| r - y_mean).collect();
     let p = varying.len();
-    let mut xtx = vec![vec![0.0; p]; p];
-    let mut xty = vec![0.0; p];
-    for (row, yi) in x.iter().zip(&y) {
-        for a in 0..p {
-            xty[a] += row[a] * yi;
-            for b in 0..p {
-                xtx[a][b] += row[a] * row[b];
-            }
-        }
-    }
-    let trace: f64 = (0..p).map(|a| xtx[a][a]).sum::<f64>() / p as f64;
-    for (a, row) in xtx.iter_mut().enumerate() {
-        row[a] += 1e-3 * trace.max(1e-12);
-    }
-    let Some(beta) = solve(xtx, xty) else { return (Vec::new(), 0.0) };
+    let trace: f64 = x.iter().map(|row| row.iter().map(|v| v * v).sum::<f64>()).sum::<f64>() / p.max(1) as f64;
+    let Ok((beta, _)) = nas_core::linalg::ridge(&x, &y, 1e-3 * trace.max(1e-12)) else { return (Vec::new(), 0.0) };
     let ss_tot: f64 = y.iter().map(|v| v * v).sum();
     let ss_res: f64 =
         x.iter().zip(&y).map(|(row, yi)| (yi - row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>()).powi(2)).sum();
@@ -251,29 +189,27 @@ pub fn summarize(points: Vec<ValidationPoint>, nets: &[NetworkSpec]) -> Validati
         mape_pct: 100.0 * mean(&|e| e.abs()),
         bias_pct: 100.0 * mean(&|e| e),
         max_abs_error_pct: 100.0 * errs.iter().fold(0.0f64, |m, e| m.max(e.abs())),
-        kendall_tau: kendall_tau_b(&pred, &meas),
+        kendall_tau: nas_core::stats::kendall_tau(&meas, &pred),
         residual_pairs,
         residual_r2,
         points,
     }
 }
 
-/// Progress of a validation: `(timed rounds done, total)`.
-pub type ValidationProgress<'a> = dyn FnMut(usize, usize) + Send + 'a;
-
 /// Measures each of `archs` end to end with `protocol` (interleaved, see
 /// [`measure_networks`]) and compares the table's predictions with the
 /// measurements. The table must cover every layer.
-pub fn validate_table<S: ToNetworkSpec + TrainableSpace>(
+pub fn validate_table<S: ToNetworkSpec>(
     space: &S,
+    trainable: &dyn DynTrainable<S::Arch>,
     table: &LatencyTable,
     archs: &[S::Arch],
     protocol: &Protocol,
-    progress: &mut ValidationProgress<'_>,
+    progress: &dyn nas_core::progress::ProgressSink,
 ) -> Result<ValidationReport> {
     let nets: Vec<NetworkSpec> = archs.iter().map(|a| space.network_spec(a)).collect();
     let sums = nets.iter().map(|n| table.layers_ms(n)).collect::<Result<Vec<f64>>>()?;
-    let timings = measure_networks(space, archs, protocol, progress)?;
+    let timings = measure_networks(trainable, archs, protocol, progress)?;
     let mut points = Vec::with_capacity(archs.len());
     for ((arch, t), layers_ms) in archs.iter().zip(timings).zip(sums) {
         points.push(ValidationPoint {
@@ -291,17 +227,6 @@ pub fn validate_table<S: ToNetworkSpec + TrainableSpace>(
 mod tests {
     use super::*;
     use nas_core::Activation;
-
-    #[test]
-    fn kendall_tau_b_matches_hand_values() {
-        assert_eq!(kendall_tau_b(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
-        assert_eq!(kendall_tau_b(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
-        // (1,1) (2,3) (3,2): pairs 12 C, 13 C, 23 D: (2 - 1) / 3.
-        assert!((kendall_tau_b(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 1.0 / 3.0).abs() < 1e-12);
-        // A tie in x: (1,1) (1,2) (2,3): pairs 12 tie-x, 13 C, 23 C; tau-b = 2 / sqrt(2 * 3).
-        assert!((kendall_tau_b(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]) - 2.0 / 6f64.sqrt()).abs() < 1e-12);
-        assert_eq!(kendall_tau_b(&[1.0], &[1.0]), 0.0);
-    }
 
     fn chain(n_pool_add: usize) -> NetworkSpec {
         let mut net = NetworkSpec::new([4, 8, 8], 10);

@@ -15,14 +15,7 @@ pub struct ArchId(#[serde(with = "hex_u64")] pub u64);
 impl ArchId {
     /// Hashes a canonical notation with 64-bit FNV-1a.
     pub fn of(notation: &str) -> Self {
-        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut h = OFFSET;
-        for b in notation.as_bytes() {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(PRIME);
-        }
-        ArchId(h)
+        ArchId(crate::hash::fnv1a64(notation.as_bytes()))
     }
 
     /// Parses the 16-digit hexadecimal form written by `Display`.

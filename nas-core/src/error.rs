@@ -83,6 +83,34 @@ pub enum NasError {
         /// What it provides.
         provides: String,
     },
+    /// A symmetric matrix (kernel, normal equations) that could not be factorised.
+    #[error("matrix of size {size} is not positive definite, even with a diagonal jitter of {jitter}")]
+    NotPositiveDefinite {
+        /// Matrix size.
+        size: usize,
+        /// Largest jitter tried.
+        jitter: f64,
+    },
+    /// A component's settings (a config section) that do not parse or validate.
+    #[error("field `{field}`: {message}")]
+    Setting {
+        /// Dotted path of the field inside the section (`(section)` for the whole).
+        field: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// A component needs a capability the space does not have.
+    #[error("space `{space}` has no {capability}; {user} needs it{}", alternatives_hint(.alternatives))]
+    MissingCapability {
+        /// The space.
+        space: String,
+        /// What is missing, in words (e.g. `crossover`).
+        capability: String,
+        /// Who needs it, e.g. ``strategy `nsga2` ``.
+        user: String,
+        /// Components of the same kind that this space can serve.
+        alternatives: Vec<String>,
+    },
     /// A failure reported by a training or measurement backend.
     #[error("{0}")]
     Backend(String),
@@ -92,6 +120,17 @@ impl NasError {
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         NasError::Io { path: path.into(), source }
+    }
+}
+
+fn alternatives_hint(alternatives: &[String]) -> String {
+    match alternatives {
+        [] => String::new(),
+        [one] => format!(" — use `{one}`"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|a| format!("`{a}`")).collect();
+            format!(" — use {} or `{last}`", init.join(", "))
+        }
     }
 }
 

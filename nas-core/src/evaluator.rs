@@ -1,17 +1,16 @@
 //! Evaluators turn architectures into metrics; cost models price layer descriptions.
 //!
 //! Everything that costs is an evaluator: a benchmark table, a trained network, a
-//! lookup table, an analytical model or a fitted predictor. [`Cached`] memoises by
-//! [`ArchId`], [`Joint`] merges the metric maps of several evaluators, and
+//! lookup table, an analytical model or a fitted predictor. [`Joint`] merges the
+//! metric maps of several evaluators, and
 //! [`CostEvaluator`] adapts any [`CostModel`] to a space that lowers to layers.
 
-use crate::arch::{ArchId, Architecture};
+use crate::arch::Architecture;
 use crate::error::NasError;
 use crate::layer::NetworkSpec;
 use crate::metric::{Metric, MetricMap};
 use crate::space::ToNetworkSpec;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Progress callback: `(message, fraction done in 0..=1)`.
 pub type ProgressFn<'a> = dyn Fn(&str, f64) + Sync + 'a;
@@ -93,57 +92,6 @@ impl<A: Architecture, E: Evaluator<A> + ?Sized> Evaluator<A> for Arc<E> {
     }
     fn is_cheap(&self) -> bool {
         (**self).is_cheap()
-    }
-}
-
-/// Memoises an evaluator by architecture id (failures are memoised too).
-pub struct Cached<E> {
-    inner: E,
-    cache: Mutex<HashMap<ArchId, Result<MetricMap, String>>>,
-}
-
-impl<E> Cached<E> {
-    /// Wraps `inner`.
-    pub fn new(inner: E) -> Self {
-        Cached { inner, cache: Mutex::new(HashMap::new()) }
-    }
-
-    /// Number of distinct architectures evaluated so far.
-    pub fn len(&self) -> usize {
-        self.cache.lock().map(|c| c.len()).unwrap_or(0)
-    }
-
-    /// Whether nothing was evaluated yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl<A: Architecture, E: Evaluator<A>> Evaluator<A> for Cached<E> {
-    fn name(&self) -> String {
-        format!("cached({})", self.inner.name())
-    }
-    fn provides(&self) -> Vec<Metric> {
-        self.inner.provides()
-    }
-    fn is_cheap(&self) -> bool {
-        true
-    }
-    fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
-        let id = arch.id();
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
-            return hit.map_err(EvalError::failed);
-        }
-        let result = self.inner.evaluate(arch, ctx);
-        let stored = match &result {
-            Ok(m) => Ok(m.clone()),
-            Err(EvalError::Failed { reason }) => Err(reason.clone()),
-            Err(_) => return result, // fatal errors are not memoised
-        };
-        if let Ok(mut c) = self.cache.lock() {
-            c.insert(id, stored);
-        }
-        result
     }
 }
 
@@ -251,5 +199,18 @@ impl CostModel for AnalyticalCost {
             (Metric::BitOps, net.bit_ops() as f64),
             (Metric::MemoryMb, net.memory_bytes() / 1e6),
         ]))
+    }
+}
+
+/// Settings of the `analytical` evaluator (no fields): [`AnalyticalCost`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticalSettings {}
+
+impl crate::registry::CostModelSettings for AnalyticalSettings {
+    const NAME: &'static str = "analytical";
+    const DESCRIPTION: &'static str = "params, FLOPs, MACs, BitOps and memory from the layer description";
+    fn model(&self) -> crate::Result<Arc<dyn CostModel>> {
+        Ok(Arc::new(AnalyticalCost))
     }
 }

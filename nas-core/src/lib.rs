@@ -8,33 +8,59 @@
 //!   spaces produce and cost models consume.
 //! - [`metric`]: [`Metric`] (with units), [`Objective`], [`Constraint`], [`Problem`].
 //! - [`pareto`]: non-dominated sorting, crowding distance, exact hypervolume.
-//! - [`evaluator`]: [`Evaluator`], [`CostModel`], [`Cached`], [`Joint`].
+//! - [`capability`]: [`Capability`] and [`Capabilities`], the optional
+//!   capabilities a space declares ([`capabilities!`]).
+//! - [`dynspace`]: [`DynSpace`] / [`AnyArch`], any space behind one type.
+//! - [`registry`]: the component registries ([`Registry`], [`SpaceSettings`],
+//!   [`StrategySettings`], [`EvaluatorSettings`], [`CostModelSettings`]).
+//! - [`evaluator`]: [`Evaluator`], [`CostModel`], [`Joint`].
+//! - [`table`], [`table_settings`]: benchmark tables and the `table` / `device`
+//!   evaluators.
+//! - [`progress`]: [`progress::ProgressSink`], progress of long tasks as events.
+//! - [`stats`], [`linalg`], [`hash`], [`fsutil`]: the shared numerics (rank
+//!   correlations, mean ± std, ridge, FNV-1a) and the atomic file write.
 //! - [`strategy`]: [`SearchStrategy`] (ask/tell) and the built-in strategies.
 //! - [`search`]: the [`Search`] driver, events and observers.
 //! - [`trial`]: the [`Trial`] record.
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod capability;
+pub mod dynspace;
 pub mod encoding;
 pub mod error;
 pub mod evaluator;
+pub mod fsutil;
+pub mod hash;
 pub mod layer;
+pub mod linalg;
 pub mod metric;
 pub mod pareto;
+pub mod progress;
+pub mod registry;
 pub mod search;
 pub mod seed;
 pub mod space;
+pub mod stats;
 pub mod strategy;
 pub mod table;
+pub mod table_settings;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod train;
 pub mod trial;
 
 pub use arch::{ArchId, Architecture};
+pub use capability::{Capabilities, Capability};
+pub use dynspace::{AnyArch, DynSpace};
 pub use encoding::{EncodingKind, MultiEncode};
 pub use error::{NasError, Result};
-pub use evaluator::{AnalyticalCost, Cached, CostEvaluator, CostModel, EvalContext, EvalError, Evaluator, Joint};
+pub use evaluator::{
+    AnalyticalCost, AnalyticalSettings, CostEvaluator, CostModel, EvalContext, EvalError, Evaluator, Joint,
+};
 pub use layer::{Activation, LayerSpec, NamedLayer, NetworkSpec, OpKind};
 pub use metric::{Comparison, Constraint, Direction, Metric, MetricMap, Objective, Problem};
+pub use registry::{CostModelSettings, EvaluatorSettings, Registry, SpaceSettings, StrategySettings};
 pub use search::{Search, SearchConfig, SearchEvent, SearchObserver, SearchOutcome, StopReason};
 pub use space::{Crossover, Encode, Mutate, Neighbors, SearchSpace, SpaceSize, ToNetworkSpec};
 pub use strategy::{Evaluated, SearchStrategy};

@@ -45,14 +45,10 @@ pub enum PredictorError {
         /// What is allowed.
         allowed: &'static str,
     },
-    /// A kernel or normal-equation matrix could not be factorised.
-    #[error("matrix of size {size} is not positive definite, even with a diagonal jitter of {jitter}")]
-    NotPositiveDefinite {
-        /// Matrix size.
-        size: usize,
-        /// Largest jitter tried.
-        jitter: f64,
-    },
+    /// An error of nas-core (a matrix that could not be factorised, a
+    /// failed atomic write, ...).
+    #[error(transparent)]
+    Core(#[from] nas_core::NasError),
     /// The burn backend failed while training a network.
     #[error("training backend failed: {reason}")]
     Backend {
@@ -114,4 +110,16 @@ pub type Result<T> = std::result::Result<T, PredictorError>;
 /// Checks a hyper-parameter condition.
 pub(crate) fn check(ok: bool, field: &'static str, value: impl ToString, allowed: &'static str) -> Result<()> {
     if ok { Ok(()) } else { Err(PredictorError::InvalidParameter { field, value: value.to_string(), allowed }) }
+}
+
+impl From<PredictorError> for nas_core::NasError {
+    fn from(e: PredictorError) -> Self {
+        match e {
+            PredictorError::InvalidParameter { field, value, allowed } => {
+                nas_core::NasError::InvalidValue { field: field.into(), value, allowed: allowed.into() }
+            }
+            PredictorError::Core(e) => e,
+            other => nas_core::NasError::Backend(other.to_string()),
+        }
+    }
 }

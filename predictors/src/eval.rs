@@ -10,28 +10,7 @@ use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// Mean and sample standard deviation.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MeanStd {
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation (0 for one value).
-    pub std: f64,
-}
-
-impl MeanStd {
-    /// Of a set of values (NaNs skipped).
-    pub fn of(v: &[f64]) -> Self {
-        let v: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-        let n = v.len() as f64;
-        if v.is_empty() {
-            return MeanStd { mean: f64::NAN, std: f64::NAN };
-        }
-        let mean = v.iter().sum::<f64>() / n;
-        let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-        MeanStd { mean, std: var.sqrt() }
-    }
-}
+pub use nas_core::stats::MeanStd;
 
 /// One model at one training size, over all seeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -58,9 +58,7 @@ pub fn space_signature<S: ToNetworkSpec>(space: &S) -> String {
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
     let probe = space.sample(&mut rng);
     let text = serde_json::to_string(&space.network_spec(&probe)).unwrap_or_default();
-    // FNV-1a, 64 bits: stable across builds and platforms.
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    format!("{hash:016x}")
+    format!("{:016x}", nas_core::hash::fnv1a64(text.as_bytes()))
 }
 
 /// The features a saved predictor reads, after checking that it fits `space`:
@@ -142,5 +140,74 @@ impl<S: MultiEncode + ToNetworkSpec + Send + Sync> Evaluator<S::Arch> for Predic
 
     fn is_cheap(&self) -> bool {
         true
+    }
+}
+
+/// Settings of the `predictor` evaluator: one metric from a predictor saved by
+/// `hwnas predictor fit` (e.g. a latency predictor on layer features); free, like
+/// the cost models.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictorSettings {
+    /// The predictor file (relative paths are relative to the config file).
+    pub path: std::path::PathBuf,
+    /// The metric its predictions give, e.g. `latency_ms` or `accuracy`.
+    pub metric: Metric,
+}
+
+impl nas_core::EvaluatorSettings for PredictorSettings {
+    const NAME: &'static str = "predictor";
+    const DESCRIPTION: &'static str = "one metric from a file of `hwnas predictor fit` (free, like a cost model)";
+
+    fn validate(&self) -> nas_core::Result<()> {
+        if self.path.as_os_str().is_empty() {
+            return Err(nas_core::NasError::InvalidValue {
+                field: "path".into(),
+                value: "(empty)".into(),
+                allowed: "a file written by `hwnas predictor fit`".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn provides(&self) -> Vec<Metric> {
+        vec![self.metric]
+    }
+
+    /// A saved predictor's encoding is only known once the file is read; the
+    /// layer description is always needed (for the space signature).
+    fn needs(&self) -> Vec<nas_core::Capability> {
+        vec![nas_core::Capability::NetworkSpec]
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        if self.path.is_relative() {
+            self.path = base.join(&self.path);
+        }
+    }
+
+    fn latency_source(&self) -> nas_core::registry::LatencySource {
+        if self.metric != Metric::LatencyMs {
+            return nas_core::registry::LatencySource::None;
+        }
+        nas_core::registry::LatencySource::Elsewhere {
+            reason: format!(
+                "latency_ms of this run comes from the learned predictor {}: its errors are measured when it is \
+                 fitted (`hwnas predictor fit` prints its Kendall tau)",
+                self.path.display()
+            ),
+        }
+    }
+
+    fn build(
+        &self,
+        ctx: &nas_core::registry::EvaluatorContext<'_>,
+    ) -> nas_core::Result<nas_core::registry::BuiltEvaluator> {
+        let saved = SavedPredictor::load(&self.path)?;
+        let space = Arc::new(ctx.space.clone());
+        let needs = saved.feature_config(&self.path)?.needs(0);
+        ctx.space.require(&needs, &format!("predictor {}", self.path.display()), &[])?;
+        let eval = PredictorEvaluator::from_saved(space, saved, self.metric, &self.path)?;
+        Ok(nas_core::registry::BuiltEvaluator::new(Arc::new(eval)))
     }
 }

@@ -115,6 +115,20 @@ impl FeatureConfig {
         )
     }
 
+    /// The capabilities of the space these features (and `pretrain` > 0, which
+    /// pretrains on the scalar free features) read: the encodings, and the layer
+    /// description for free features.
+    pub fn needs(&self, pretrain: usize) -> Vec<nas_core::Capability> {
+        let mut out = Vec::new();
+        if self.encoding != EncodingKind::None {
+            out.push(nas_core::Capability::MultiEncode);
+        }
+        if !self.free.is_empty() || pretrain > 0 {
+            out.push(nas_core::Capability::NetworkSpec);
+        }
+        out
+    }
+
     /// Appends `log10(max(x, 1e-9))` of each extra value (e.g. cheap latencies).
     pub fn with_extra(mut v: Vec<f64>, extra: &[f64]) -> Vec<f64> {
         v.extend(extra.iter().map(|x| x.max(1e-9).log10()));

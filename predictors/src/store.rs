@@ -97,12 +97,7 @@ impl SavedPredictor {
     /// Writes the file atomically (a temporary file beside it, then a rename), so a
     /// crash never leaves a half-written predictor.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io = |source| PredictorError::Io { path: path.into(), source };
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        std::fs::write(&tmp, self.to_json()?).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        Ok(nas_core::fsutil::write_atomic(path, self.to_json()?.as_bytes())?)
     }
 
     /// A metadata value; `path` names the file in the error when it is missing.

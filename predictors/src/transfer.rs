@@ -87,7 +87,7 @@
 
 use crate::error::{PredictorError, Result, check};
 use crate::model::Scaler;
-use crate::model::linalg::{cholesky, cholesky_solve};
+use nas_core::linalg::{cholesky, cholesky_solve, ridge};
 use serde::{Deserialize, Serialize};
 
 /// The scale on which latencies are regressed.
@@ -453,34 +453,6 @@ fn neg_log_evidence(gram_s: &[f64], gram_f: &[f64], w: f64, alpha: f64, y: &[f64
     // alpha; the restricted likelihood lives on its n - 1 dimensional complement.
     let score = (n as f64 - 1.0) * quad.max(f64::MIN_POSITIVE).ln() + log_det - alpha.ln();
     score.is_finite().then_some(score)
-}
-
-/// Ridge with an unpenalised intercept (columns centred on the rows given).
-fn ridge(x: &[Vec<f64>], y: &[f64], alpha: f64) -> Result<(Vec<f64>, f64)> {
-    let n = y.len().max(1) as f64;
-    let d = x.first().map_or(0, Vec::len);
-    let mx: Vec<f64> = (0..d).map(|c| x.iter().map(|r| r[c]).sum::<f64>() / n).collect();
-    let my = y.iter().sum::<f64>() / n;
-    let mut a = vec![0.0; d * d];
-    let mut b = vec![0.0; d];
-    for (r, t) in x.iter().zip(y) {
-        let rc: Vec<f64> = r.iter().zip(&mx).map(|(v, m)| v - m).collect();
-        for i in 0..d {
-            b[i] += rc[i] * (t - my);
-            for j in 0..=i {
-                a[i * d + j] += rc[i] * rc[j];
-            }
-        }
-    }
-    for i in 0..d {
-        for j in 0..i {
-            a[j * d + i] = a[i * d + j];
-        }
-        a[i * d + i] += alpha;
-    }
-    let coef = cholesky_solve(&cholesky(&a, d)?, d, &b);
-    let intercept = my - coef.iter().zip(&mx).map(|(c, m)| c * m).sum::<f64>();
-    Ok((coef, intercept))
 }
 
 #[cfg(test)]

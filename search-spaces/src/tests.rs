@@ -94,11 +94,9 @@ fn nb201_enumerates_15625_distinct_ids() {
     assert_eq!(space.size().as_f64(), 15_625.0);
 }
 
-/// The NAS-Bench-201 CIFAR table: the vendored copy if present, else the shared one.
-fn nb201_csv() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let name = "nb201/nb201_cifar_accuracy_and_latency.csv.gz";
-    [root.join("../data").join(name), root.join("../../shared/data").join(name)].into_iter().find(|p| p.exists())
+/// The NAS-Bench-201 CIFAR table shipped in the repository's `data/`.
+fn nb201_csv() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/nb201/nb201_cifar_accuracy_and_latency.csv.gz")
 }
 
 /// Every architecture string of the benchmark parses, formats back to the same
@@ -107,11 +105,8 @@ fn nb201_csv() -> Option<PathBuf> {
 /// that has one op on all edges), which is why `Nb201Arch` has no index.
 #[test]
 fn nb201_benchmark_strings_round_trip() {
-    let Some(path) = nb201_csv() else {
-        eprintln!("skipped: NAS-Bench-201 CSV not found");
-        return;
-    };
-    let file = std::fs::File::open(&path).expect("open CSV");
+    let path = nb201_csv();
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{} (shipped in data/): {e}", path.display()));
     let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
     let mut lines = reader.lines();
     let header = lines.next().expect("header").expect("read header");
@@ -136,4 +131,28 @@ fn nb201_benchmark_strings_round_trip() {
     let first = first.expect("row 0");
     let distinct: HashSet<Nb201Op> = first.ops().into_iter().collect();
     assert!(distinct.len() > 1, "index 0 is {}", first.notation());
+}
+
+/// Both spaces through the registry: the declared capabilities, the settings
+/// round trip (defaults filled in, unknown fields refused), the dataset's input
+/// shape overriding the settings', and the generic checks on the erased space.
+#[test]
+fn spaces_register_with_every_capability() {
+    use nas_core::registry::{InputShape, Registry};
+    let mut r = Registry::new();
+    r.add_space::<crate::Nb201Config>().add_space::<crate::DartsConfig>();
+    for info in r.spaces() {
+        assert_eq!(info.capabilities, nas_core::Capability::ALL.to_vec(), "{}", info.name);
+    }
+    let spec = r.parse_space("nb201", serde_json::json!({"channels": 8})).expect("parses");
+    assert_eq!(spec.settings()["cells_per_stage"], 5);
+    let shape = InputShape { chw: [1, 28, 28], classes: 10 };
+    let space = spec.build(Some(shape)).expect("builds");
+    assert_eq!(space.trainable().expect("trainable").input_chw(), [1, 28, 28]);
+    assert_eq!(space.settings()["input_chw"], serde_json::json!([1, 28, 28]));
+    check_space(&space, 5, 50, 24);
+    let err = r.parse_space("darts", serde_json::json!({"chanels": 8})).err().expect("typo refused");
+    assert!(err.to_string().contains("unknown field `chanels`"), "{err}");
+    let darts = r.parse_space("darts", serde_json::json!({})).expect("parses").build(None).expect("builds");
+    check_space(&darts, 6, 20, 120);
 }

@@ -39,14 +39,18 @@ fn good_and_default_configs_parse() {
     ExperimentConfig::from_toml(DEFAULT_CONFIG, "default").expect("default config");
     for f in [
         "default.toml",
-        "quickstart.toml",
         "nb201-cifar10-fpga.toml",
         "nb201-latency-constrained.toml",
+        "nb201-lut-constrained.toml",
+        "nb201-predictor-guided.toml",
         "darts-digits.toml",
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
         ExperimentConfig::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
+    // Every shipped config is in the list above.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
+    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 6);
 }
 
 #[test]
@@ -161,8 +165,8 @@ fn unknown_builtin_table() {
 #[test]
 fn unknown_device_is_reported_at_setup_with_devices() {
     let cfg = ExperimentConfig::from_toml(&GOOD.replace("\"fpga\"", "\"tpu\""), "exp.toml").expect("parses");
-    let space = std::sync::Arc::new(search_spaces::nb201::Nb201Space::new(Default::default()).expect("space"));
-    let e = match experiments::setup::build_evaluators(&cfg, &space, None) {
+    let registry = experiments::registry::builtin();
+    let e = match experiments::setup::Setup::new(&cfg, &registry, experiments::setup::Build::All) {
         Ok(_) => panic!("unknown device accepted"),
         Err(e) => format!("{e:#}"),
     };

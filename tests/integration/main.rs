@@ -1,7 +1,11 @@
 //! Integration tests across the workspace crates (one binary, a module per topic).
 
 mod bad_config;
+mod cli;
+mod extension;
+mod hardware;
 mod nb201_search;
 mod predictors;
+mod shared_numerics;
 mod table_search;
 mod training;

@@ -2,10 +2,8 @@
 //! table, latency of one device), searched in-process.
 
 use experiments::config::ExperimentConfig;
-use experiments::setup::{Evaluators, build_evaluators, build_strategy};
-use nas_core::{Search, SearchConfig, SearchSpace, Trial};
-use search_spaces::nb201::Nb201Space;
-use std::sync::Arc;
+use experiments::setup::{Build, Evaluators, Setup};
+use nas_core::{Search, SearchConfig, Trial};
 
 /// CIFAR-10 accuracy vs `device` latency on the table, `constraints` a TOML list body.
 pub fn table_config(
@@ -39,13 +37,13 @@ device = "{device}"
 }
 
 /// Runs `cfg` with `seed`; returns the trials and the evaluators it used.
-pub fn search(cfg: &ExperimentConfig, seed: u64) -> (Vec<Trial>, Evaluators<<Nb201Space as SearchSpace>::Arch>) {
-    let space = Arc::new(Nb201Space::new(Default::default()).expect("space"));
-    let evals = build_evaluators(cfg, &space, None).expect("evaluators");
-    let problem = cfg.problem();
-    let mut strategy = build_strategy::<Nb201Space>(&cfg.strategy, &evals, &problem);
+pub fn search(cfg: &ExperimentConfig, seed: u64) -> (Vec<Trial>, Evaluators) {
+    let registry = experiments::registry::builtin();
+    let setup = Setup::new(cfg, &registry, Build::All).expect("setup");
+    let mut strategy = setup.strategy(&registry).expect("strategy");
     let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-    let out =
-        Search::new(space.as_ref(), evals.evaluator.as_ref(), &problem, sc).run(strategy.as_mut()).expect("search");
-    (out.trials, evals)
+    let out = Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc)
+        .run(strategy.as_mut())
+        .expect("search");
+    (out.trials, setup.evals)
 }

@@ -176,13 +176,31 @@ impl<A: Architecture, S: Mutate<Arch = A>> SearchStrategy<S> for RegularizedEvol
     }
 }
 
+impl crate::registry::StrategySettings for RegularizedEvolutionConfig {
+    const NAME: &'static str = "evolution";
+    const DESCRIPTION: &'static str = "regularized (aging) evolution, Real et al. 2019";
+    fn validate(&self) -> crate::Result<()> {
+        RegularizedEvolutionConfig::validate(self)
+    }
+    fn needs(&self) -> Vec<crate::Capability> {
+        use crate::Capability;
+        vec![Capability::Mutate]
+    }
+    fn build(
+        &self,
+        _ctx: &crate::registry::StrategyContext<'_>,
+    ) -> crate::Result<Box<dyn SearchStrategy<crate::DynSpace>>> {
+        Ok(Box::new(self.clone().init::<crate::AnyArch>()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metric::{Metric, Objective, Problem};
     use crate::space::SearchSpace;
     use crate::strategy::RandomSearch;
-    use crate::strategy::testing::*;
+    use crate::testing::*;
     use rand::SeedableRng;
 
     fn strategy() -> RegularizedEvolution<ToyArch> {

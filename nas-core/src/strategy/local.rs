@@ -263,12 +263,30 @@ impl<A: Architecture, S: Neighbors<Arch = A>> SearchStrategy<S> for LocalSearch<
     }
 }
 
+impl crate::registry::StrategySettings for LocalSearchConfig {
+    const NAME: &'static str = "local";
+    const DESCRIPTION: &'static str = "Pareto local search over single-edit neighbours";
+    fn validate(&self) -> crate::Result<()> {
+        LocalSearchConfig::validate(self)
+    }
+    fn needs(&self) -> Vec<crate::Capability> {
+        use crate::Capability;
+        vec![Capability::Neighbors]
+    }
+    fn build(
+        &self,
+        _ctx: &crate::registry::StrategyContext<'_>,
+    ) -> crate::Result<Box<dyn SearchStrategy<crate::DynSpace>>> {
+        Ok(Box::new(self.clone().init::<crate::AnyArch>()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metric::{Metric, Objective, Problem};
     use crate::space::SearchSpace;
-    use crate::strategy::testing::*;
+    use crate::testing::*;
     use rand::SeedableRng;
 
     fn strategy() -> LocalSearch<ToyArch> {

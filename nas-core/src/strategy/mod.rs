@@ -41,8 +41,6 @@ pub mod evolution;
 pub mod local;
 pub mod nsga2;
 pub mod random;
-#[cfg(test)]
-pub(crate) mod testing;
 
 pub use evolution::{RegularizedEvolution, RegularizedEvolutionConfig};
 pub use local::{LocalSearch, LocalSearchConfig};

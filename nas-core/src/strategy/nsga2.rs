@@ -262,11 +262,30 @@ impl<A: Architecture, S: Mutate<Arch = A> + Crossover> SearchStrategy<S> for Nsg
     }
 }
 
+impl crate::registry::StrategySettings for Nsga2Config {
+    const NAME: &'static str = "nsga2";
+    const DESCRIPTION: &'static str =
+        "NSGA-II: non-dominated sorting, crowding, crossover and mutation (Deb et al. 2002)";
+    fn validate(&self) -> crate::Result<()> {
+        Nsga2Config::validate(self)
+    }
+    fn needs(&self) -> Vec<crate::Capability> {
+        use crate::Capability;
+        vec![Capability::Mutate, Capability::Crossover]
+    }
+    fn build(
+        &self,
+        _ctx: &crate::registry::StrategyContext<'_>,
+    ) -> crate::Result<Box<dyn SearchStrategy<crate::DynSpace>>> {
+        Ok(Box::new(self.clone().init::<crate::AnyArch>()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::strategy::RandomSearch;
-    use crate::strategy::testing::*;
+    use crate::testing::*;
     use rand::SeedableRng;
 
     fn strategy() -> Nsga2<ToyArch> {

@@ -145,10 +145,27 @@ impl<A: Architecture, S: SearchSpace<Arch = A>> SearchStrategy<S> for RandomSear
     }
 }
 
+impl crate::registry::StrategySettings for RandomSearchConfig {
+    const NAME: &'static str = "random";
+    const DESCRIPTION: &'static str = "uniform random search without repeats (enumerates small spaces)";
+    fn validate(&self) -> crate::Result<()> {
+        RandomSearchConfig::validate(self)
+    }
+    fn needs(&self) -> Vec<crate::Capability> {
+        vec![]
+    }
+    fn build(
+        &self,
+        _ctx: &crate::registry::StrategyContext<'_>,
+    ) -> crate::Result<Box<dyn SearchStrategy<crate::DynSpace>>> {
+        Ok(Box::new(self.clone().init::<crate::AnyArch>()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::testing::*;
+    use crate::testing::*;
     use rand::SeedableRng;
     use std::collections::BTreeSet;
 

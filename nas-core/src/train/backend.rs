@@ -268,24 +268,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod report {
-    use super::*;
-
-    /// `cargo test --release -p nas-core print_training_throughput -- --ignored --nocapture`
-    #[test]
-    #[ignore = "benchmark; prints numbers"]
-    fn print_training_throughput() {
-        let threads = std::env::var("HWNAS_BENCH_THREADS").ok().and_then(|s| s.parse().ok());
-        let only: Option<Backend> = std::env::var("HWNAS_BENCH_BACKEND").ok().and_then(|s| s.parse().ok());
-        for b in Backend::ALL.into_iter().filter(|b| only.is_none_or(|o| o == *b)) {
-            let cfg = ThroughputConfig {
-                threads,
-                steps: if b == Backend::Flex { 20 } else { 5 },
-                ..ThroughputConfig::default()
-            };
-            println!("{}", measure_throughput(b, &cfg).expect("measures"));
-        }
-    }
-}

@@ -422,6 +422,32 @@ impl Iterator for BatchIter<'_> {
 
 impl ExactSizeIterator for BatchIter<'_> {}
 
+/// Training and validation splits of one dataset, normalised with the
+/// training statistics.
+#[derive(Clone, Debug)]
+pub struct DataSplit {
+    /// Training images.
+    pub train: std::sync::Arc<ImageDataset>,
+    /// Held-out validation images.
+    pub val: std::sync::Arc<ImageDataset>,
+}
+
+impl DataSplit {
+    /// Splits `data` ([`ImageDataset::split`]) and normalises both parts with the
+    /// per-channel statistics of the training part.
+    pub fn new(data: &ImageDataset, val_fraction: f64, seed: u64) -> Result<Self> {
+        let (mut train, mut val) = data.split(val_fraction, seed)?;
+        let stats = train.normalize();
+        val.normalize_with(&stats);
+        Ok(DataSplit { train: std::sync::Arc::new(train), val: std::sync::Arc::new(val) })
+    }
+
+    /// The input shape and class count the data imposes on a space.
+    pub fn input_shape(&self) -> crate::registry::InputShape {
+        crate::registry::InputShape { chw: self.train.chw(), classes: self.train.num_classes() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

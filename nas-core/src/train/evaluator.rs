@@ -8,6 +8,7 @@ use super::trainer::{TrainConfig, TrainFailure, TrainProgress, init_seeded, pani
 use crate::error::NasError;
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
 use crate::metric::{Metric, MetricMap};
+use crate::space::SearchSpace;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
@@ -123,6 +124,90 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
             Err(TrainFailure::Backend(msg)) => Err(EvalError::failed(format!("training failed: {msg}"))),
             Err(TrainFailure::Invalid(e)) => Err(EvalError::Fatal(e)),
         }
+    }
+}
+
+fn default_val() -> f64 {
+    0.2
+}
+
+/// Settings of the `train` evaluator: train each candidate with burn on a dataset.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSettings {
+    /// A registered dataset: `mnist10k`, `digits` (built in), `mnist_idx`,
+    /// `cifar10`, `image_folder` (see `hwnas list`).
+    pub dataset: String,
+    /// Files of datasets that are not built in (relative to the config file).
+    #[serde(default)]
+    pub path: Option<std::path::PathBuf>,
+    /// Fraction held out for validation.
+    #[serde(default = "default_val")]
+    pub val_fraction: f64,
+    /// burn backend: `flex` (default) or `ndarray`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Training settings.
+    #[serde(default)]
+    pub training: TrainConfig,
+}
+
+impl crate::registry::EvaluatorSettings for TrainSettings {
+    const NAME: &'static str = "train";
+    const DESCRIPTION: &'static str = "train each candidate with burn on a dataset (validation accuracy, loss, time)";
+
+    fn validate(&self) -> Result<(), NasError> {
+        if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
+            return Err(NasError::InvalidValue {
+                field: "val_fraction".into(),
+                value: self.val_fraction.to_string(),
+                allowed: "a fraction in (0, 1), strictly between 0 and 1".into(),
+            });
+        }
+        self.training.validate().map_err(|e| match e {
+            NasError::InvalidValue { field, value, allowed } => {
+                NasError::InvalidValue { field: format!("training.{field}"), value, allowed }
+            }
+            other => other,
+        })
+    }
+
+    fn provides(&self) -> Vec<Metric> {
+        vec![Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]
+    }
+
+    fn needs(&self) -> Vec<crate::Capability> {
+        vec![crate::Capability::Train]
+    }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(p) = &mut self.path
+            && p.is_relative()
+        {
+            *p = base.join(&*p);
+        }
+    }
+
+    fn dataset(&self) -> Option<crate::registry::DatasetRequest> {
+        Some(crate::registry::DatasetRequest {
+            dataset: self.dataset.clone(),
+            path: self.path.clone(),
+            val_fraction: self.val_fraction,
+        })
+    }
+
+    fn build(&self, ctx: &crate::registry::EvaluatorContext<'_>) -> Result<crate::registry::BuiltEvaluator, NasError> {
+        let data =
+            ctx.data.ok_or_else(|| NasError::Backend("the train evaluator was built without its dataset".into()))?;
+        let trainable = ctx.space.trainable().ok_or_else(|| NasError::MissingCapability {
+            space: ctx.space.name().into(),
+            capability: crate::Capability::Train.describe().into(),
+            user: "evaluator `train`".into(),
+            alternatives: Vec::new(),
+        })?;
+        let eval =
+            trainable.training_evaluator(data.train.clone(), data.val.clone(), self.training.clone(), self.backend)?;
+        Ok(crate::registry::BuiltEvaluator::new(eval))
     }
 }
 

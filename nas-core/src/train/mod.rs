@@ -11,6 +11,8 @@
 //!   reproducible parameter initialisation; see its notes on determinism).
 //! - [`evaluator`]: [`TrainingEvaluator`], the [`Evaluator`](crate::Evaluator) that
 //!   trains each candidate.
+//! - [`dyn_trainable`]: [`DynTrainable`], training and timing a space's networks
+//!   behind a [`DynSpace`](crate::DynSpace).
 //! - [`backend`]: the [`Backend`] choice (flex / ndarray) and [`measure_throughput`].
 //!
 //! Training is fastest when the binary uses a pooling allocator such as mimalloc
@@ -47,12 +49,14 @@ pub trait TrainableSpace: SearchSpace {
 
 pub mod backend;
 pub mod data;
+pub mod dyn_trainable;
 pub mod evaluator;
 pub mod loaders;
 pub mod trainer;
 
 pub use backend::{Backend, ReferenceCnn, Throughput, ThroughputConfig, measure_throughput};
-pub use data::{Batch, BatchIter, ChannelStats, ImageDataset};
+pub use data::{Batch, BatchIter, ChannelStats, DataSplit, ImageDataset};
+pub use dyn_trainable::{DynTrainable, Forward};
 pub use evaluator::TrainingEvaluator;
 pub use loaders::{
     BUILTIN_DATASETS, ImageFolderOptions, load_builtin, load_cifar10, load_cifar10_files, load_digits,

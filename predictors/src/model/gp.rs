@@ -2,9 +2,9 @@
 //! (Rasmussen & Williams 2006, algorithm 2.1). The length-scale and the noise
 //! level are chosen by maximising the log marginal likelihood over a grid.
 
-use super::linalg::{cholesky, cholesky_solve, solve_lower};
 use super::{Fit, Predict, Prediction, Scaler, check_rows, check_training, target_stats};
 use crate::error::{PredictorError, Result, check};
+use nas_core::linalg::{cholesky, cholesky_solve, solve_lower};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -138,7 +138,8 @@ impl Fit for GaussianProcessConfig {
                 }
             }
         }
-        let (_, length_scale, noise) = best.ok_or(PredictorError::NotPositiveDefinite { size: n, jitter: 0.0 })?;
+        let (_, length_scale, noise) =
+            best.ok_or(PredictorError::Core(nas_core::NasError::NotPositiveDefinite { size: n, jitter: 0.0 }))?;
         let l = cholesky(&kernel_matrix(&z, length_scale, noise), n)?;
         let alpha = cholesky_solve(&l, n, &ys);
         let chol = OnceLock::new();

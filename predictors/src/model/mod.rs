@@ -32,7 +32,7 @@
 //! - **Gaussian process.** Neither linfa nor smartcore has GP regression.
 //! - **Ridge.** `linfa-linear` has OLS and GLMs but no ridge; smartcore's would do,
 //!   but ridge is 30 lines over the Cholesky solver the GP and the few-shot
-//!   transfer need anyway (the crate-private `linalg` module).
+//!   transfer need anyway ([`nas_core::linalg`], shared with the rest of the project).
 //! - **Saving.** Predictors are saved in a documented, versioned JSON whose
 //!   `weights` we define ([`store`](crate::store)); serialising another crate's
 //!   internal structures would tie the file format to that crate's private layout.
@@ -48,7 +48,6 @@ pub mod ensemble;
 pub mod forest;
 pub mod gbdt;
 pub mod gp;
-pub(crate) mod linalg;
 pub mod mlp;
 pub mod ridge;
 #[cfg(test)]

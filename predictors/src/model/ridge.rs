@@ -1,8 +1,8 @@
 //! Ridge regression, solved exactly (Cholesky of the regularised normal equations).
 
-use super::linalg::{cholesky, cholesky_solve};
 use super::{Fit, Predict, Prediction, Scaler, check_rows, check_training};
 use crate::error::{Result, check};
+use nas_core::linalg::{cholesky, cholesky_solve};
 use serde::{Deserialize, Serialize};
 
 /// Hyper-parameters of [`Ridge`].

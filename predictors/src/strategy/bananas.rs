@@ -173,3 +173,25 @@ fn candidates<S: GuidedSpace>(
     }
     out
 }
+impl nas_core::StrategySettings for BananasConfig {
+    const NAME: &'static str = "bananas";
+    const DESCRIPTION: &'static str =
+        "BANANAS-style predictor-guided search (White et al. 2021): mutate the best, pick by acquisition";
+    fn validate(&self) -> nas_core::Result<()> {
+        BananasConfig::validate(self).map_err(Into::into)
+    }
+    fn needs(&self) -> Vec<nas_core::Capability> {
+        let mut needs = vec![nas_core::Capability::Mutate];
+        needs.extend(self.features.needs(self.pretrain));
+        needs
+    }
+    fn cheap_metrics(&self) -> Vec<nas_core::Metric> {
+        self.features.cheap.clone()
+    }
+    fn build(
+        &self,
+        ctx: &nas_core::registry::StrategyContext<'_>,
+    ) -> nas_core::Result<Box<dyn SearchStrategy<nas_core::DynSpace>>> {
+        Ok(Box::new(self.clone().init::<nas_core::DynSpace>(ctx.problem.clone(), ctx.cheap.clone())))
+    }
+}

@@ -170,3 +170,25 @@ fn predicted_front<S: GuidedSpace>(
     }
     out
 }
+impl nas_core::StrategySettings for LinasConfig {
+    const NAME: &'static str = "linas";
+    const DESCRIPTION: &'static str =
+        "LINAS-style predictor-guided search (DyNAS-T): NSGA-II on predictors, evaluate the best";
+    fn validate(&self) -> nas_core::Result<()> {
+        LinasConfig::validate(self).map_err(Into::into)
+    }
+    fn needs(&self) -> Vec<nas_core::Capability> {
+        let mut needs = vec![nas_core::Capability::Mutate, nas_core::Capability::Crossover];
+        needs.extend(self.features.needs(self.pretrain));
+        needs
+    }
+    fn cheap_metrics(&self) -> Vec<nas_core::Metric> {
+        self.features.cheap.clone()
+    }
+    fn build(
+        &self,
+        ctx: &nas_core::registry::StrategyContext<'_>,
+    ) -> nas_core::Result<Box<dyn SearchStrategy<nas_core::DynSpace>>> {
+        Ok(Box::new(self.clone().init::<nas_core::DynSpace>(ctx.problem.clone(), ctx.cheap.clone())))
+    }
+}

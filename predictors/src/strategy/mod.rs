@@ -75,6 +75,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 pub mod bananas;
+#[cfg(test)]
+mod contract;
 pub mod ehvi;
 pub mod linas;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// drop-path). Defaults are a small search-phase-like setting on CIFAR-10; the
 /// published DARTS evaluation network is `channels: 36, layers: 20`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DartsConfig {
     /// Initial cell channels `C`. Default 16.
     pub channels: usize,
@@ -97,13 +97,13 @@ impl DartsConfig {
                 Ok(())
             }
         };
-        positive("darts.channels", self.channels)?;
-        positive("darts.layers", self.layers)?;
-        positive("darts.num_classes", self.num_classes)?;
-        positive("darts.stem_multiplier", self.stem_multiplier)?;
-        positive("darts.input_chw[0]", self.input_chw[0])?;
+        positive("channels", self.channels)?;
+        positive("layers", self.layers)?;
+        positive("num_classes", self.num_classes)?;
+        positive("stem_multiplier", self.stem_multiplier)?;
+        positive("input_chw[0]", self.input_chw[0])?;
         let factor = 1 << self.num_reductions();
-        for (name, v) in [("darts.input_chw[1]", self.input_chw[1]), ("darts.input_chw[2]", self.input_chw[2])] {
+        for (name, v) in [("input_chw[1]", self.input_chw[1]), ("input_chw[2]", self.input_chw[2])] {
             if v == 0 || v % factor != 0 {
                 return Err(NasError::InvalidValue {
                     field: name.into(),
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let bad = DartsConfig { layers: 0, ..Default::default() };
-        assert!(bad.validate().expect_err("zero").to_string().contains("darts.layers"));
+        assert!(bad.validate().expect_err("zero").to_string().contains("layers"));
         let bad = DartsConfig { input_chw: [3, 30, 32], ..Default::default() };
         assert!(bad.validate().expect_err("odd").to_string().contains("multiple of 4"));
         let one = DartsConfig { layers: 1, input_chw: [3, 6, 6], ..Default::default() };

@@ -19,6 +19,7 @@ pub mod model;
 pub mod notation;
 pub mod ops;
 pub mod published;
+pub mod registry;
 pub mod space;
 
 pub use config::{CellPlan, DartsConfig};

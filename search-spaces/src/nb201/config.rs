@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// `TinyNetwork`): `C` channels in the first stage, `N` cells per stage, the input
 /// shape and the class count. Defaults are the benchmark's CIFAR-10 setting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Nb201Config {
     /// Channels of the first stage (`C`); stages use C, 2C, 4C. Default 16.
     pub channels: usize,
@@ -40,11 +40,11 @@ impl Nb201Config {
                 Ok(())
             }
         };
-        positive("nb201.channels", self.channels)?;
-        positive("nb201.cells_per_stage", self.cells_per_stage)?;
-        positive("nb201.num_classes", self.num_classes)?;
-        positive("nb201.input_chw[0]", self.input_chw[0])?;
-        for (name, v) in [("nb201.input_chw[1]", self.input_chw[1]), ("nb201.input_chw[2]", self.input_chw[2])] {
+        positive("channels", self.channels)?;
+        positive("cells_per_stage", self.cells_per_stage)?;
+        positive("num_classes", self.num_classes)?;
+        positive("input_chw[0]", self.input_chw[0])?;
+        for (name, v) in [("input_chw[1]", self.input_chw[1]), ("input_chw[2]", self.input_chw[2])] {
             if v == 0 || v % 4 != 0 {
                 return Err(NasError::InvalidValue {
                     field: name.into(),
@@ -65,7 +65,7 @@ mod tests {
     fn default_is_valid_and_bad_values_are_named() {
         assert!(Nb201Config::default().validate().is_ok());
         let bad = Nb201Config { channels: 0, ..Default::default() };
-        assert!(bad.validate().expect_err("zero").to_string().contains("nb201.channels"));
+        assert!(bad.validate().expect_err("zero").to_string().contains("channels"));
         let bad = Nb201Config { input_chw: [3, 30, 32], ..Default::default() };
         assert!(bad.validate().expect_err("odd").to_string().contains("input_chw[1]"));
         let json = serde_json::to_string(&Nb201Config::default()).expect("ser");

@@ -1,5 +1,6 @@
 //! The NAS-Bench-201 topology space (Dong & Yang, ICLR 2020; NATS-Bench `tss`).
 //!
+//! - [`analysis`]: op histograms and live ops of a cell.
 //! - [`ops`]: the five edge operations, [`Nb201Op`].
 //! - [`genotype`]: the cell [`Nb201Arch`] and its `|op~0|+|op~0|op~1|+...|` notation.
 //! - [`config`]: the macro network, [`Nb201Config`].
@@ -13,12 +14,14 @@
 //! `|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|`),
 //! so it can only be looked up in the benchmark's own list.
 
+pub mod analysis;
 pub mod config;
 pub mod encoding;
 pub mod genotype;
 pub mod lower;
 pub mod model;
 pub mod ops;
+pub mod registry;
 pub mod space;
 
 pub use config::Nb201Config;

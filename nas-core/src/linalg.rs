@@ -1,6 +1,8 @@
-//! Small dense linear algebra: Cholesky factorisation and triangular solves.
+//! Small dense linear algebra, one copy for the project: Cholesky factorisation,
+//! triangular solves and ridge regression (predictors, few-shot transfer, LUT
+//! validation). Matrices are row-major `n x n` slices.
 
-use crate::error::{PredictorError, Result};
+use crate::error::{NasError, Result};
 
 /// Lower-triangular Cholesky factor of a symmetric positive-definite matrix
 /// (row-major `n x n`). Adds a growing diagonal jitter (up to `1e-6` of the mean
@@ -14,7 +16,7 @@ pub fn cholesky(a: &[f64], n: usize) -> Result<Vec<f64>> {
         }
         jitter = mean_diag.abs().max(1e-300) * 1e-10 * 10f64.powi(attempt);
     }
-    Err(PredictorError::NotPositiveDefinite { size: n, jitter })
+    Err(NasError::NotPositiveDefinite { size: n, jitter })
 }
 
 fn try_cholesky(a: &[f64], n: usize, jitter: f64) -> Option<Vec<f64>> {
@@ -70,6 +72,37 @@ pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     solve_upper_t(l, n, &solve_lower(l, n, b))
 }
 
+/// Ridge regression with an unpenalised intercept: minimises
+/// `|y - intercept - X coef|^2 + alpha |coef|^2` with the columns of `X` centred
+/// on the given rows. Returns `(coef, intercept)`; `alpha = 0` is ordinary least
+/// squares (which needs full column rank).
+pub fn ridge(x: &[Vec<f64>], y: &[f64], alpha: f64) -> Result<(Vec<f64>, f64)> {
+    let n = y.len().max(1) as f64;
+    let d = x.first().map_or(0, Vec::len);
+    let mx: Vec<f64> = (0..d).map(|c| x.iter().map(|r| r[c]).sum::<f64>() / n).collect();
+    let my = y.iter().sum::<f64>() / n;
+    let mut a = vec![0.0; d * d];
+    let mut b = vec![0.0; d];
+    for (r, t) in x.iter().zip(y) {
+        let rc: Vec<f64> = r.iter().zip(&mx).map(|(v, m)| v - m).collect();
+        for i in 0..d {
+            b[i] += rc[i] * (t - my);
+            for j in 0..=i {
+                a[i * d + j] += rc[i] * rc[j];
+            }
+        }
+    }
+    for i in 0..d {
+        for j in 0..i {
+            a[j * d + i] = a[i * d + j];
+        }
+        a[i * d + i] += alpha;
+    }
+    let coef = if d == 0 { Vec::new() } else { cholesky_solve(&cholesky(&a, d)?, d, &b) };
+    let intercept = my - coef.iter().zip(&mx).map(|(c, m)| c * m).sum::<f64>();
+    Ok((coef, intercept))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +116,18 @@ mod tests {
         let x = cholesky_solve(&l, 2, &[2.0, 1.0]);
         assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12);
         assert!(cholesky(&[-1.0], 1).is_err());
+    }
+
+    #[test]
+    fn ridge_recovers_a_line_and_shrinks_with_alpha() {
+        // y = 3 + 2 x exactly: OLS gives the line back.
+        let x: Vec<Vec<f64>> = (0..5).map(|i| vec![f64::from(i)]).collect();
+        let y: Vec<f64> = (0..5).map(|i| 3.0 + 2.0 * f64::from(i)).collect();
+        let (c, b) = ridge(&x, &y, 0.0).expect("full rank");
+        assert!((c[0] - 2.0).abs() < 1e-9 && (b - 3.0).abs() < 1e-9);
+        // Centred x has sum of squares 10, so alpha = 10 halves the slope
+        // (20 / (10 + 10)) and the intercept keeps the mean: 7 - 1 * 2 = 5.
+        let (c, b) = ridge(&x, &y, 10.0).expect("spd");
+        assert!((c[0] - 1.0).abs() < 1e-9 && (b - 5.0).abs() < 1e-9);
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn hwnas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hwnas")).args(args).output().expect("hwnas runs")
+    Command::new(env!("CARGO_BIN_EXE_hwnas-under-test")).args(args).output().expect("hwnas runs")
 }
 
 fn ok(out: &Output) -> String {
@@ -208,21 +208,26 @@ fn hardware_evaluator_settings_are_checked_with_the_field_named() {
     check("kind = \"systolic\"\nmetrics = [\"accuracy\"]", "", &["metrics", "latency_ms, energy_mj"]);
     check("kind = \"energy\"\ntechnology = \"tsmc5\"", "", &["technology", "horowitz45, eyeriss65"]);
     check("kind = \"lut\"\npath = \"t.json\"\nbatch = 0", "", &["evaluators[0].batch"]);
-    check("kind = \"measured\"\nthreads = 0", "", &["protocol.threads"]);
+    check("kind = \"measured\"\nthreads = 0", "", &["evaluators[0].threads"]);
     check("kind = \"device\"\nname = \"fpga\"", "[output]\nverify = true\n", &["output.verify"]);
     // Energy alone does not provide latency_ms.
     check("kind = \"energy\"", "", &["no evaluator provides `latency_ms`"]);
     let darts = base.replace("kind = \"nb201\"", "kind = \"darts\"");
-    let e =
+    let cfg =
         ExperimentConfig::from_toml(&format!("{darts}[[evaluators]]\nkind = \"device\"\nname = \"fpga\"\n"), "t.toml")
-            .expect_err("device tables are NB201 only")
-            .to_string();
-    assert!(e.contains("NAS-Bench-201"), "{e}");
+            .expect("parses");
+    let registry = experiments::registry::builtin();
+    let e = match experiments::setup::Setup::new(&cfg, &registry, experiments::setup::Build::All) {
+        Ok(_) => panic!("device tables are NB201 only"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(e.contains("NAS-Bench-201") && e.contains("evaluators[0]"), "{e}");
     let ok_cfg = format!(
         "{base}[[evaluators]]\nkind = \"systolic\"\nrows = 32\ncols = 32\ndataflow = \"os\"\n\
          technology = {{ name = \"mine\", int_ref_bits = 8, int_mult_pj = 0.2, int_add_pj = 0.03, fp32_mult_pj = 3.7, \
          fp32_add_pj = 0.9, rf_pj_per_bit = 0.1, noc_pj_per_bit = 0.2, buffer_pj_per_bit = 0.3, dram_pj_per_bit = 30.0 }}\n"
     );
     let cfg = ExperimentConfig::from_toml(&ok_cfg, "t.toml").expect("a custom technology is accepted");
-    assert!(cfg.provided_metrics().contains(&nas_core::Metric::EnergyMj));
+    let plan = cfg.plan("t.toml", &registry).expect("plan");
+    assert!(plan.provided_metrics().contains(&nas_core::Metric::EnergyMj));
 }

@@ -1,28 +1,37 @@
-//! Test helpers of the strategies: a tiny enumerable space with an analytic
-//! two-objective evaluator, and checks every strategy must pass.
+//! Test helpers for every crate (feature `testing`): a tiny enumerable space with
+//! an analytic two-objective evaluator, and the contract every strategy must
+//! pass ([`check_contract`], [`check_robustness`], and [`check_strategy`] which
+//! runs both through the registry on a space with exactly the capabilities the
+//! strategy declares it needs).
 
-use super::{Evaluated, SearchStrategy};
 use crate::arch::{ArchId, Architecture};
+use crate::capability::Capability;
+use crate::dynspace::{AnyArch, DynSpace};
+use crate::encoding::{EncodingKind, MultiEncode};
 use crate::error::{NasError, Result};
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
+use crate::layer::{LayerSpec, NetworkSpec};
 use crate::metric::{Metric, MetricMap, Objective, Problem};
 use crate::pareto::{NormalizedHv, pareto_front_indices};
+use crate::registry::{StrategyContext, StrategySettings};
 use crate::search::{Search, SearchConfig};
-use crate::space::{Crossover, Mutate, Neighbors, SearchSpace, SpaceSize};
+use crate::space::{Crossover, Encode, Mutate, Neighbors, SearchSpace, SpaceSize, ToNetworkSpec};
+use crate::strategy::{Evaluated, SearchStrategy};
 use crate::trial::Trial;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Genes of the toy architecture.
-pub(crate) const TOY_LEN: usize = 4;
+pub const TOY_LEN: usize = 4;
 /// Values per gene.
-pub(crate) const TOY_VALUES: u8 = 5;
+pub const TOY_VALUES: u8 = 5;
 
 /// A toy architecture: four genes with values `0..5` (625 architectures).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct ToyArch(pub Vec<u8>);
+pub struct ToyArch(pub Vec<u8>);
 
 impl Architecture for ToyArch {
     fn notation(&self) -> String {
@@ -32,7 +41,7 @@ impl Architecture for ToyArch {
 
 /// The toy space.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ToySpace;
+pub struct ToySpace;
 
 impl SearchSpace for ToySpace {
     type Arch = ToyArch;
@@ -117,6 +126,137 @@ impl Neighbors for ToySpace {
     }
 }
 
+impl Encode for ToySpace {
+    fn encoding_len(&self) -> usize {
+        TOY_LEN * usize::from(TOY_VALUES)
+    }
+    fn encode(&self, arch: &ToyArch) -> Vec<f32> {
+        let mut v = vec![0.0; self.encoding_len()];
+        for (i, &g) in arch.0.iter().enumerate() {
+            v[i * usize::from(TOY_VALUES) + usize::from(g)] = 1.0;
+        }
+        v
+    }
+}
+
+impl MultiEncode for ToySpace {
+    fn encodings(&self) -> Vec<EncodingKind> {
+        vec![EncodingKind::OneHot, EncodingKind::None]
+    }
+    fn encode_with(&self, arch: &ToyArch, kind: EncodingKind) -> Option<Vec<f32>> {
+        match kind {
+            EncodingKind::OneHot => Some(self.encode(arch)),
+            EncodingKind::None => Some(Vec::new()),
+            _ => None,
+        }
+    }
+}
+
+impl ToNetworkSpec for ToySpace {
+    /// A chain of 3x3 convolutions, gene `i` giving layer `i` `8 * (gene + 1)`
+    /// output channels, then a linear classifier.
+    fn network_spec(&self, arch: &ToyArch) -> NetworkSpec {
+        let mut net = NetworkSpec::new([3, 8, 8], 10);
+        let mut c = 3;
+        for (i, &g) in arch.0.iter().enumerate() {
+            let out = 8 * (usize::from(g) + 1);
+            net.push(format!("conv{i}"), LayerSpec::conv(c, out, 3, 1, 1, [8, 8]));
+            c = out;
+        }
+        net.push("pool", LayerSpec::global_avg_pool(c, [8, 8]));
+        net.push("fc", LayerSpec::linear(c, 10));
+        net
+    }
+}
+
+crate::capabilities!(ToySpace: mutate, crossover, neighbors, encode, multi_encode, network_spec);
+
+/// The toy space with only some capabilities (the others are hidden): what a
+/// strategy runs on in [`check_strategy`], so one that uses more than it
+/// declares fails there.
+#[derive(Clone, Debug)]
+pub struct RestrictedToySpace(pub Vec<Capability>);
+
+impl SearchSpace for RestrictedToySpace {
+    type Arch = ToyArch;
+    fn name(&self) -> &str {
+        "toy"
+    }
+    fn sample(&self, rng: &mut dyn RngCore) -> ToyArch {
+        ToySpace.sample(rng)
+    }
+    fn validate(&self, arch: &ToyArch) -> Result<()> {
+        ToySpace.validate(arch)
+    }
+    fn parse(&self, notation: &str) -> Result<ToyArch> {
+        ToySpace.parse(notation)
+    }
+    fn size(&self) -> SpaceSize {
+        ToySpace.size()
+    }
+    fn enumerate(&self) -> Option<Box<dyn Iterator<Item = ToyArch> + '_>> {
+        ToySpace.enumerate()
+    }
+}
+
+impl Mutate for RestrictedToySpace {
+    fn mutate(&self, arch: &ToyArch, rng: &mut dyn RngCore) -> ToyArch {
+        ToySpace.mutate(arch, rng)
+    }
+}
+impl Crossover for RestrictedToySpace {
+    fn crossover(&self, a: &ToyArch, b: &ToyArch, rng: &mut dyn RngCore) -> ToyArch {
+        ToySpace.crossover(a, b, rng)
+    }
+}
+impl Neighbors for RestrictedToySpace {
+    fn neighbors(&self, arch: &ToyArch) -> Vec<ToyArch> {
+        ToySpace.neighbors(arch)
+    }
+}
+impl Encode for RestrictedToySpace {
+    fn encoding_len(&self) -> usize {
+        ToySpace.encoding_len()
+    }
+    fn encode(&self, arch: &ToyArch) -> Vec<f32> {
+        ToySpace.encode(arch)
+    }
+}
+impl MultiEncode for RestrictedToySpace {
+    fn encodings(&self) -> Vec<EncodingKind> {
+        ToySpace.encodings()
+    }
+    fn encode_with(&self, arch: &ToyArch, kind: EncodingKind) -> Option<Vec<f32>> {
+        ToySpace.encode_with(arch, kind)
+    }
+}
+impl ToNetworkSpec for RestrictedToySpace {
+    fn network_spec(&self, arch: &ToyArch) -> NetworkSpec {
+        ToySpace.network_spec(arch)
+    }
+}
+
+impl crate::capability::Capabilities for RestrictedToySpace {
+    fn as_mutate(&self) -> Option<&dyn Mutate<Arch = ToyArch>> {
+        self.0.contains(&Capability::Mutate).then_some(self as _)
+    }
+    fn as_crossover(&self) -> Option<&dyn Crossover<Arch = ToyArch>> {
+        self.0.contains(&Capability::Crossover).then_some(self as _)
+    }
+    fn as_neighbors(&self) -> Option<&dyn Neighbors<Arch = ToyArch>> {
+        self.0.contains(&Capability::Neighbors).then_some(self as _)
+    }
+    fn as_encode(&self) -> Option<&dyn Encode<Arch = ToyArch>> {
+        self.0.contains(&Capability::Encode).then_some(self as _)
+    }
+    fn as_multi_encode(&self) -> Option<&dyn MultiEncode<Arch = ToyArch>> {
+        self.0.contains(&Capability::MultiEncode).then_some(self as _)
+    }
+    fn as_network_spec(&self) -> Option<&dyn ToNetworkSpec<Arch = ToyArch>> {
+        self.0.contains(&Capability::NetworkSpec).then_some(self as _)
+    }
+}
+
 /// Accuracy gain of each value of each gene (gene 3's last value is a trap).
 const GAIN: [[f64; 5]; TOY_LEN] =
     [[0.0, 3.0, 5.0, 6.0, 6.5], [0.0, 4.0, 4.5, 8.0, 9.0], [0.0, 1.0, 5.0, 5.5, 10.0], [0.0, 6.0, 7.0, 7.5, 5.0]];
@@ -124,7 +264,7 @@ const GAIN: [[f64; 5]; TOY_LEN] =
 const COST: [f64; TOY_LEN] = [1.0, 1.3, 1.7, 2.2];
 
 /// Analytic objectives of a toy architecture: `(accuracy, latency_ms)`.
-pub(crate) fn toy_objectives(arch: &ToyArch) -> (f64, f64) {
+pub fn toy_objectives(arch: &ToyArch) -> (f64, f64) {
     let g = &arch.0;
     let mut acc = 40.0;
     let mut lat = 1.0;
@@ -142,29 +282,29 @@ pub(crate) fn toy_objectives(arch: &ToyArch) -> (f64, f64) {
 /// Analytic evaluator of the toy space that counts its calls; optionally fails on
 /// about one architecture in seven.
 #[derive(Debug, Default)]
-pub(crate) struct ToyEval {
+pub struct ToyEval {
     calls: AtomicUsize,
     failures: bool,
 }
 
 impl ToyEval {
     /// An evaluator that never fails.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         ToyEval::default()
     }
 
     /// An evaluator that fails when the gene sum is 3 modulo 7.
-    pub(crate) fn with_failures() -> Self {
+    pub fn with_failures() -> Self {
         ToyEval { calls: AtomicUsize::new(0), failures: true }
     }
 
     /// Number of evaluations so far.
-    pub(crate) fn calls(&self) -> usize {
+    pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
     /// Whether this evaluator fails on `arch`.
-    pub(crate) fn fails(&self, arch: &ToyArch) -> bool {
+    pub fn fails(&self, arch: &ToyArch) -> bool {
         self.failures && arch.0.iter().map(|&g| u32::from(g)).sum::<u32>() % 7 == 3
     }
 }
@@ -192,20 +332,60 @@ impl Evaluator<ToyArch> for ToyEval {
     }
 }
 
+impl Evaluator<AnyArch> for ToyEval {
+    fn name(&self) -> String {
+        "toy".into()
+    }
+    fn provides(&self) -> Vec<Metric> {
+        vec![Metric::Accuracy, Metric::LatencyMs]
+    }
+    fn evaluate(&self, arch: &AnyArch, ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+        let a = arch.downcast_ref::<ToyArch>().ok_or_else(|| EvalError::failed("not a toy architecture"))?;
+        Evaluator::<ToyArch>::evaluate(self, a, ctx)
+    }
+    fn is_cheap(&self) -> bool {
+        true
+    }
+}
+
+/// The toy latency alone (never fails): the cheap evaluator guided strategies
+/// may query freely.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ToyLatency;
+
+impl Evaluator<AnyArch> for ToyLatency {
+    fn name(&self) -> String {
+        "toy-latency".into()
+    }
+    fn provides(&self) -> Vec<Metric> {
+        vec![Metric::LatencyMs]
+    }
+    fn evaluate(&self, arch: &AnyArch, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+        let a = arch.downcast_ref::<ToyArch>().ok_or_else(|| EvalError::failed("not a toy architecture"))?;
+        Ok(MetricMap::from([(Metric::LatencyMs, toy_objectives(a).1)]))
+    }
+    fn is_cheap(&self) -> bool {
+        true
+    }
+}
+
 /// Accuracy (max) vs latency (min), no constraint.
-pub(crate) fn toy_problem() -> Problem {
+pub fn toy_problem() -> Problem {
     Problem::new(vec![Objective::natural(Metric::Accuracy), Objective::natural(Metric::LatencyMs)], vec![])
 }
 
 /// The toy problem with `latency_ms <= 12`, which cuts off the accurate end of the front.
-pub(crate) fn toy_constrained_problem() -> Problem {
+pub fn toy_constrained_problem() -> Problem {
     let mut p = toy_problem();
     p.constraints.push("latency_ms <= 12".parse().expect("valid constraint"));
     p
 }
 
 /// What the driver tells strategies about `arch` (used when driving a strategy by hand).
-pub(crate) fn toy_evaluated(eval: &ToyEval, problem: &Problem, arch: &ToyArch) -> Evaluated<ToyArch> {
+pub fn toy_evaluated<A: Architecture>(eval: &ToyEval, problem: &Problem, arch: &A) -> Evaluated<A>
+where
+    ToyEval: Evaluator<A>,
+{
     let metrics = eval.evaluate(arch, &EvalContext::with_seed(0)).unwrap_or_default();
     let objectives = if metrics.is_empty() { None } else { problem.min_vector(&metrics) };
     let violation = if objectives.is_some() { problem.violation(&metrics) } else { f64::INFINITY };
@@ -213,14 +393,17 @@ pub(crate) fn toy_evaluated(eval: &ToyEval, problem: &Problem, arch: &ToyArch) -
 }
 
 /// Runs `strategy` through the real driver (batch size 8).
-pub(crate) fn run_toy(
-    space: &ToySpace,
+pub fn run_toy<S: SearchSpace>(
+    space: &S,
     eval: &ToyEval,
     problem: &Problem,
-    strategy: &mut dyn SearchStrategy<ToySpace>,
+    strategy: &mut dyn SearchStrategy<S>,
     budget: usize,
     seed: u64,
-) -> Vec<Trial> {
+) -> Vec<Trial>
+where
+    ToyEval: Evaluator<S::Arch>,
+{
     Search::new(space, eval, problem, SearchConfig::new(budget, seed)).run(strategy).expect("search runs").trials
 }
 
@@ -239,7 +422,7 @@ fn front_bits(points: &[Vec<f64>]) -> Vec<Vec<u64>> {
 }
 
 /// Objective vectors (minimisation form) of the feasible, successful trials.
-pub(crate) fn feasible_points(trials: &[Trial], problem: &Problem) -> Vec<Vec<f64>> {
+pub fn feasible_points(trials: &[Trial], problem: &Problem) -> Vec<Vec<f64>> {
     trials
         .iter()
         .filter(|t| t.is_ok() && problem.violation(&t.metrics) == 0.0)
@@ -248,12 +431,12 @@ pub(crate) fn feasible_points(trials: &[Trial], problem: &Problem) -> Vec<Vec<f6
 }
 
 /// The feasible Pareto front of a set of trials (exact bit patterns).
-pub(crate) fn trials_front(trials: &[Trial], problem: &Problem) -> Vec<Vec<u64>> {
+pub fn trials_front(trials: &[Trial], problem: &Problem) -> Vec<Vec<u64>> {
     front_bits(&feasible_points(trials, problem))
 }
 
 /// Objective vectors of the true feasible Pareto front of the toy space.
-pub(crate) fn true_front_points(problem: &Problem) -> Vec<Vec<f64>> {
+pub fn true_front_points(problem: &Problem) -> Vec<Vec<f64>> {
     let eval = ToyEval::new();
     let all: Vec<Vec<f64>> = ToySpace
         .enumerate()
@@ -267,12 +450,12 @@ pub(crate) fn true_front_points(problem: &Problem) -> Vec<Vec<f64>> {
 }
 
 /// The true feasible Pareto front of the toy space (exact bit patterns).
-pub(crate) fn true_front(_space: &ToySpace, problem: &Problem) -> Vec<Vec<u64>> {
+pub fn true_front(_space: &ToySpace, problem: &Problem) -> Vec<Vec<u64>> {
     as_bits(&true_front_points(problem))
 }
 
 /// HV ratio of trials against the true front of `problem` (feasible points only).
-pub(crate) fn hv_ratio(trials: &[Trial], problem: &Problem) -> f64 {
+pub fn hv_ratio(trials: &[Trial], problem: &Problem) -> f64 {
     let front = true_front_points(problem);
     let norm = NormalizedHv::from_front(&front).expect("front spans both objectives");
     let true_hv = norm.hypervolume(&front).expect("valid front");
@@ -280,7 +463,7 @@ pub(crate) fn hv_ratio(trials: &[Trial], problem: &Problem) -> f64 {
 }
 
 /// Mean HV ratio over seeds `0..seeds` at `budget`.
-pub(crate) fn mean_hv_ratio<St: SearchStrategy<ToySpace>>(
+pub fn mean_hv_ratio<St: SearchStrategy<ToySpace>>(
     make: impl Fn() -> St,
     problem: &Problem,
     budget: usize,
@@ -309,32 +492,41 @@ fn assert_distinct(trials: &[Trial]) {
 /// The contract every strategy must meet through the driver: distinct trials, the
 /// full budget, same seed = same run, thread-count independence and exact resume.
 #[track_caller]
-pub(crate) fn check_contract<St: SearchStrategy<ToySpace>>(make: impl Fn() -> St + Sync, budget: usize) {
-    let space = ToySpace;
+pub fn check_contract<St: SearchStrategy<ToySpace> + 'static>(make: impl Fn() -> St + Sync, budget: usize) {
+    check_contract_on(&ToySpace, || Box::new(make()) as Box<dyn SearchStrategy<ToySpace>>, budget)
+}
+
+/// [`check_contract`] on any space of toy architectures (e.g. a [`DynSpace`] of
+/// a [`RestrictedToySpace`]).
+#[track_caller]
+pub fn check_contract_on<S: SearchSpace>(space: &S, make: impl Fn() -> Box<dyn SearchStrategy<S>> + Sync, budget: usize)
+where
+    ToyEval: Evaluator<S::Arch>,
+{
     let problem = toy_problem();
     let eval = ToyEval::new();
-    let a = run_toy(&space, &eval, &problem, &mut make(), budget, 11);
+    let a = run_toy(space, &eval, &problem, make().as_mut(), budget, 11);
     assert_eq!(a.len(), budget);
     assert_distinct(&a);
-    let b = run_toy(&space, &ToyEval::new(), &problem, &mut make(), budget, 11);
+    let b = run_toy(space, &ToyEval::new(), &problem, make().as_mut(), budget, 11);
     assert_eq!(signature(&a), signature(&b), "same seed, different run");
-    let c = run_toy(&space, &ToyEval::new(), &problem, &mut make(), budget, 12);
+    let c = run_toy(space, &ToyEval::new(), &problem, make().as_mut(), budget, 12);
     assert_ne!(signature(&a), signature(&c), "the seed is ignored");
 
     // Thread counts.
     let in_pool = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-        pool.install(|| run_toy(&space, &ToyEval::new(), &problem, &mut make(), budget, 13))
+        pool.install(|| run_toy(space, &ToyEval::new(), &problem, make().as_mut(), budget, 13))
     };
     assert_eq!(signature(&in_pool(1)), signature(&in_pool(4)), "thread count changes the run");
 
     // Resume from a prefix of 37 trials of a 60-trial run.
-    let full = run_toy(&space, &ToyEval::new(), &problem, &mut make(), 60, 14);
+    let full = run_toy(space, &ToyEval::new(), &problem, make().as_mut(), 60, 14);
     assert_eq!(full.len(), 60);
     let eval2 = ToyEval::new();
-    let resumed = Search::new(&space, &eval2, &problem, SearchConfig::new(60, 14))
+    let resumed = Search::new(space, &eval2, &problem, SearchConfig::new(60, 14))
         .resume_from(full[..37].to_vec())
-        .run(&mut make())
+        .run(make().as_mut())
         .expect("resumed search runs")
         .trials;
     assert_eq!(signature(&resumed), signature(&full), "resume diverged");
@@ -343,7 +535,7 @@ pub(crate) fn check_contract<St: SearchStrategy<ToySpace>>(make: impl Fn() -> St
     // Failures and a constraint.
     let failing = ToyEval::with_failures();
     let constrained = toy_constrained_problem();
-    let f = run_toy(&space, &failing, &constrained, &mut make(), budget, 15);
+    let f = run_toy(space, &failing, &constrained, make().as_mut(), budget, 15);
     assert_eq!(f.len(), budget);
     assert_distinct(&f);
     assert!(f.iter().any(|t| !t.is_ok()), "the failing evaluator should fail sometimes");
@@ -353,18 +545,26 @@ pub(crate) fn check_contract<St: SearchStrategy<ToySpace>>(make: impl Fn() -> St
 /// results it did not ask for; it must keep proposing new architectures and never
 /// propose one twice.
 #[track_caller]
-pub(crate) fn check_robustness<St: SearchStrategy<ToySpace>>(make: impl Fn() -> St) {
-    let space = ToySpace;
+pub fn check_robustness<St: SearchStrategy<ToySpace> + 'static>(make: impl Fn() -> St) {
+    check_robustness_on(&ToySpace, || Box::new(make()) as Box<dyn SearchStrategy<ToySpace>>)
+}
+
+/// [`check_robustness`] on any space of toy architectures.
+#[track_caller]
+pub fn check_robustness_on<S: SearchSpace>(space: &S, make: impl Fn() -> Box<dyn SearchStrategy<S>>)
+where
+    ToyEval: Evaluator<S::Arch>,
+{
     let problem = toy_constrained_problem();
     let eval = ToyEval::with_failures();
     let mut s = make();
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let mut other = ChaCha8Rng::seed_from_u64(7);
     let mut proposed: BTreeSet<ArchId> = BTreeSet::new();
-    let mut told: Vec<Evaluated<ToyArch>> = Vec::new();
+    let mut told: Vec<Evaluated<S::Arch>> = Vec::new();
     let mut empty = 0;
     for step in 0..150 {
-        let batch = s.ask(&space, 8, &mut rng);
+        let batch = s.ask(space, 8, &mut rng);
         assert!(batch.len() <= 8);
         for a in &batch {
             assert!(proposed.insert(a.id()), "proposed {} twice", a.notation());
@@ -377,7 +577,7 @@ pub(crate) fn check_robustness<St: SearchStrategy<ToySpace>>(make: impl Fn() -> 
         }
         // The driver keeps only a prefix; add a foreign result and a repeat.
         let keep = batch.len().min(1 + step % 5);
-        let mut results: Vec<Evaluated<ToyArch>> =
+        let mut results: Vec<Evaluated<S::Arch>> =
             batch[..keep].iter().map(|a| toy_evaluated(&eval, &problem, a)).collect();
         if step % 3 == 0 {
             let foreign = space.sample(&mut other);
@@ -386,10 +586,48 @@ pub(crate) fn check_robustness<St: SearchStrategy<ToySpace>>(make: impl Fn() -> 
         if let Some(old) = told.get(step % told.len().max(1)) {
             results.insert(0, old.clone());
         }
-        s.tell(&space, &results);
+        s.tell(space, &results);
         told.extend(results);
     }
     assert!(proposed.len() > 100, "the strategy stalled after {} proposals", proposed.len());
+}
+
+/// The whole strategy contract for a registered strategy: it is built through
+/// a [`Registry`](crate::Registry) on a [`DynSpace`] of the toy space that has
+/// exactly the capabilities `settings.needs()` declares (a strategy that uses
+/// more panics here), with [`ToyLatency`] as the cheap evaluator, and must pass
+/// [`check_contract_on`] (budget `budget`) and [`check_robustness_on`]. A space
+/// without one of the declared needs must be refused with a message naming it.
+#[track_caller]
+pub fn check_strategy<T: StrategySettings>(settings: T, budget: usize) {
+    settings.validate().expect("valid settings");
+    let needs = settings.needs();
+    let space = DynSpace::new(RestrictedToySpace(needs.clone()), serde_json::json!({}));
+    let mut registry = crate::Registry::new();
+    registry.add_strategy::<T>();
+    let spec = registry
+        .parse_strategy(T::NAME, serde_json::to_value(&settings).expect("settings serialise"))
+        .expect("settings parse back");
+    assert_eq!(spec.needs(), needs, "needs change through serialisation");
+    let problem = toy_problem();
+    let cheap: Arc<dyn Evaluator<AnyArch>> = Arc::new(ToyLatency);
+    let make = || {
+        let ctx = StrategyContext { problem: &problem, cheap: Some(cheap.clone()) };
+        registry.build_strategy(spec.as_ref(), &space, &ctx).expect("builds with its declared needs")
+    };
+    check_contract_on(&space, make, budget);
+    check_robustness_on(&space, make);
+    for missing in &needs {
+        let fewer: Vec<Capability> = needs.iter().copied().filter(|c| c != missing).collect();
+        let poorer = DynSpace::new(RestrictedToySpace(fewer), serde_json::json!({}));
+        let ctx = StrategyContext { problem: &problem, cheap: Some(cheap.clone()) };
+        let err = registry.build_strategy(spec.as_ref(), &poorer, &ctx).err().expect("refused");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(missing.describe()) && msg.contains(T::NAME),
+            "refusal does not name `{missing}` and the strategy: {msg}"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -417,223 +655,5 @@ mod tests {
         let f = as_bits(&front);
         let shared = as_bits(&constrained).iter().filter(|p| f.contains(p)).count();
         assert!(shared < front.len());
-    }
-}
-
-/// Tuning experiment on the NAS-Bench-201 table (CIFAR-10 accuracy vs `fpga_ms`),
-/// with a minimal re-implementation of the space (nas-core cannot depend on
-/// search-spaces). Run it with
-/// `cargo test --release -p nas-core nb201_hv_ratios -- --ignored --nocapture`
-/// (`NB201_CSV` overrides the table path, `SEEDS` the number of seeds (run seeds
-/// `0..SEEDS`), `BATCH` the driver's batch size, default 10 as in the CLI's
-/// `nb201-cifar10-fpga` config).
-#[cfg(test)]
-mod nb201_experiment {
-    use super::*;
-    use crate::strategy::{
-        LocalSearch, LocalSearchConfig, Nsga2, Nsga2Config, RandomSearch, RegularizedEvolution,
-        RegularizedEvolutionConfig,
-    };
-    use std::collections::BTreeMap;
-    use std::io::Read;
-
-    const OPS: [&str; 5] = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"];
-    const EDGES: usize = 6;
-
-    /// A cell: the op index of each of the six edges, in notation order.
-    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-    struct Cell([u8; EDGES]);
-
-    impl Architecture for Cell {
-        fn notation(&self) -> String {
-            let o = |k: usize| OPS[usize::from(self.0[k])];
-            format!("|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|", o(0), o(1), o(2), o(3), o(4), o(5))
-        }
-    }
-
-    /// The 15,625 cells with the benchmark's REA mutation, uniform crossover and
-    /// single-edge neighbours (as in search-spaces' `Nb201Space`).
-    struct Nb201;
-
-    impl SearchSpace for Nb201 {
-        type Arch = Cell;
-        fn name(&self) -> &str {
-            "nb201"
-        }
-        fn sample(&self, rng: &mut dyn RngCore) -> Cell {
-            Cell(std::array::from_fn(|_| rng.random_range(0..5u8)))
-        }
-        fn validate(&self, _arch: &Cell) -> Result<()> {
-            Ok(())
-        }
-        fn parse(&self, notation: &str) -> Result<Cell> {
-            let ops: Option<Vec<u8>> = notation
-                .split('|')
-                .filter_map(|t| t.split_once('~'))
-                .map(|(op, _)| OPS.iter().position(|o| *o == op).map(|p| p as u8))
-                .collect();
-            let ops = ops.and_then(|v| <[u8; EDGES]>::try_from(v).ok());
-            ops.map(Cell).ok_or_else(|| NasError::Parse {
-                space: "nb201".into(),
-                input: notation.into(),
-                reason: "six known ops".into(),
-            })
-        }
-        fn size(&self) -> SpaceSize {
-            SpaceSize::Exact(15_625)
-        }
-    }
-
-    impl Mutate for Nb201 {
-        fn mutate(&self, arch: &Cell, rng: &mut dyn RngCore) -> Cell {
-            let mut ops = arch.0;
-            let e = rng.random_range(0..EDGES);
-            ops[e] = (ops[e] + rng.random_range(1..5u8)) % 5;
-            Cell(ops)
-        }
-    }
-
-    impl Crossover for Nb201 {
-        fn crossover(&self, a: &Cell, b: &Cell, rng: &mut dyn RngCore) -> Cell {
-            Cell(std::array::from_fn(|e| if rng.random_bool(0.5) { b.0[e] } else { a.0[e] }))
-        }
-    }
-
-    impl Neighbors for Nb201 {
-        fn neighbors(&self, arch: &Cell) -> Vec<Cell> {
-            let mut out = Vec::with_capacity(24);
-            for e in 0..EDGES {
-                for op in 0..5u8 {
-                    if op != arch.0[e] {
-                        let mut ops = arch.0;
-                        ops[e] = op;
-                        out.push(Cell(ops));
-                    }
-                }
-            }
-            out
-        }
-    }
-
-    /// Table lookup: notation -> (accuracy, fpga latency).
-    struct Table(BTreeMap<String, (f64, f64)>);
-
-    impl Evaluator<Cell> for Table {
-        fn name(&self) -> String {
-            "nb201-table".into()
-        }
-        fn provides(&self) -> Vec<Metric> {
-            vec![Metric::Accuracy, Metric::LatencyMs]
-        }
-        fn evaluate(&self, arch: &Cell, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
-            let (acc, lat) = self.0.get(&arch.notation()).copied().ok_or_else(|| EvalError::failed("not in table"))?;
-            Ok(MetricMap::from([(Metric::Accuracy, acc), (Metric::LatencyMs, lat)]))
-        }
-        fn is_cheap(&self) -> bool {
-            true
-        }
-    }
-
-    fn load() -> Table {
-        let path = std::env::var("NB201_CSV")
-            .unwrap_or_else(|_| "/work/shared/data/nb201/nb201_cifar_accuracy_and_latency.csv.gz".into());
-        let file = std::fs::File::open(&path).expect("NB201 table readable");
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("gzip csv");
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-        let col = |n: &str| header.iter().position(|h| *h == n).expect("column");
-        let (arch, acc, lat) = (col("arch"), col("cifar10_test_acc"), col("fpga_ms"));
-        let rows = lines.map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[arch].to_string(), (f[acc].parse().expect("accuracy"), f[lat].parse().expect("latency")))
-        });
-        Table(rows.collect())
-    }
-
-    /// Mean HV ratio of the first `b` trials for each `b` in `budgets`.
-    fn mean_ratios(
-        table: &Table,
-        norm: &NormalizedHv,
-        true_hv: f64,
-        make: &dyn Fn() -> Box<dyn SearchStrategy<Nb201>>,
-        budgets: &[usize],
-        seeds: u64,
-        batch_size: usize,
-    ) -> Vec<f64> {
-        let problem = toy_problem();
-        let max = budgets.iter().copied().max().unwrap_or(0);
-        let mut sums = vec![0.0; budgets.len()];
-        for seed in 0..seeds {
-            let mut strategy = make();
-            let config = SearchConfig { batch_size, ..SearchConfig::new(max, seed) };
-            let trials = Search::new(&Nb201, table, &problem, config).run(&mut *strategy).expect("search runs").trials;
-            for (sum, &b) in sums.iter_mut().zip(budgets) {
-                let points = feasible_points(&trials[..b.min(trials.len())], &problem);
-                *sum += norm.ratio(&points, true_hv).expect("ratio");
-            }
-        }
-        sums.iter().map(|s| s / seeds as f64).collect()
-    }
-
-    #[test]
-    #[ignore = "needs the NAS-Bench-201 table; a tuning experiment, not a check"]
-    fn nb201_hv_ratios() {
-        let table = load();
-        let problem = toy_problem();
-        let all: Vec<Vec<f64>> = table
-            .0
-            .values()
-            .filter_map(|&(a, l)| problem.min_vector(&MetricMap::from([(Metric::Accuracy, a), (Metric::LatencyMs, l)])))
-            .collect();
-        let front: Vec<Vec<f64>> = pareto_front_indices(&all).into_iter().map(|i| all[i].clone()).collect();
-        let norm = NormalizedHv::from_front(&front).expect("normaliser");
-        let true_hv = norm.hypervolume(&front).expect("true front HV");
-        let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
-        let seeds = env("SEEDS", 20);
-        let batch_size = env("BATCH", 10) as usize;
-        let budgets = [100, 200, 400];
-        println!(
-            "NB201 ({} archs, true front {} points), {seeds} seeds, batch {batch_size}, HV ratio at {budgets:?} evals",
-            all.len(),
-            front.len()
-        );
-        type Make = Box<dyn Fn() -> Box<dyn SearchStrategy<Nb201>>>;
-        let runs: Vec<(&str, Make)> = vec![
-            ("random", Box::new(|| Box::new(RandomSearch::<Cell>::default()))),
-            ("evolution", Box::new(|| Box::new(RegularizedEvolution::<Cell>::default()))),
-            (
-                "evolution P=20 S=10",
-                Box::new(|| {
-                    Box::new(
-                        RegularizedEvolutionConfig { population_size: 20, sample_size: 10, ..Default::default() }
-                            .init::<Cell>(),
-                    )
-                }),
-            ),
-            ("nsga2", Box::new(|| Box::new(Nsga2::<Cell>::default()))),
-            (
-                "nsga2 N=20 cx=0.9",
-                Box::new(|| {
-                    Box::new(
-                        Nsga2Config { population_size: 20, crossover_prob: 0.9, ..Default::default() }.init::<Cell>(),
-                    )
-                }),
-            ),
-            ("local", Box::new(|| Box::new(LocalSearch::<Cell>::default()))),
-            (
-                "local classic PLS, 10 samples",
-                Box::new(|| {
-                    Box::new(
-                        LocalSearchConfig { initial_samples: 10, first_improvement: false, ..Default::default() }
-                            .init::<Cell>(),
-                    )
-                }),
-            ),
-        ];
-        for (name, make) in &runs {
-            let r = mean_ratios(&table, &norm, true_hv, make.as_ref(), &budgets, seeds, batch_size);
-            println!("{name:32} {}", r.iter().map(|x| format!("{x:.4}")).collect::<Vec<_>>().join("  "));
-        }
     }
 }

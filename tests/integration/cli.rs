@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn hwnas() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hwnas"))
+    Command::new(env!("CARGO_BIN_EXE_hwnas-under-test"))
 }
 
 /// A run slow enough to be killed in the middle: NB201 cells trained on digits.
@@ -117,7 +117,7 @@ fn killed_run_resumes_without_losing_or_repeating_trials() {
 #[test]
 fn run_refuses_to_overwrite_and_bad_config_fails_cleanly() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let cfg_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/nb201-cifar10-fpga.toml");
+    let cfg_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs/nb201-cifar10-fpga.toml");
     let out = tmp.path().join("r");
     let run = |extra: &[&str]| {
         hwnas()
@@ -163,7 +163,7 @@ fn run_refuses_to_overwrite_and_bad_config_fails_cleanly() {
 #[test]
 fn a_closed_stdout_is_not_a_panic() {
     // `hwnas list | head -0`: the reader is gone before hwnas writes.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hwnas"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hwnas-under-test"))
         .arg("list")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

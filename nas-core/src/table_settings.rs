@@ -1,0 +1,226 @@
+//! The `table` and `device` evaluators: benchmark tables as config components.
+//!
+//! `table` maps a CSV file's columns to metrics (`accuracy` = a column,
+//! `device` = the `<device>_ms` column as `latency_ms`); `device` is the latency
+//! column of one device of the shipped NAS-Bench-201 table. When a table covers
+//! the whole space and every metric of the problem, the run knows the true Pareto
+//! front and reports HV ratios against it.
+
+use crate::error::{NasError, Result};
+use crate::metric::{Metric, Problem};
+use crate::registry::{BuiltEvaluator, EvaluatorContext, EvaluatorSettings, LatencySource};
+use crate::space::{SearchSpace, SpaceSize};
+use crate::table::{MetricTable, TableEvaluator};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The built-in tables: `builtin:<name>` and their file under the data folder.
+pub const BUILTIN_TABLES: [(&str, &str); 1] = [("builtin:nb201", "nb201/nb201_cifar_accuracy_and_latency.csv.gz")];
+
+/// The file of a table path: a built-in name under `data_dir`, or the path itself.
+pub fn table_file(path: &str, data_dir: &Path) -> Result<PathBuf> {
+    if !path.starts_with("builtin:") {
+        return Ok(PathBuf::from(path));
+    }
+    BUILTIN_TABLES.iter().find(|(n, _)| *n == path).map(|(_, f)| data_dir.join(f)).ok_or_else(|| {
+        NasError::InvalidValue {
+            field: "path".into(),
+            value: path.into(),
+            allowed: format!(
+                "a built-in table ({}) or a CSV file path",
+                BUILTIN_TABLES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    })
+}
+
+fn default_table() -> String {
+    "builtin:nb201".into()
+}
+
+/// Settings of the `table` evaluator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSettings {
+    /// `builtin:nb201` (the shipped NAS-Bench-201 table) or a CSV path (relative
+    /// paths are relative to the config file).
+    #[serde(default = "default_table")]
+    pub path: String,
+    /// Column giving `accuracy` (e.g. `cifar10_test_acc`).
+    #[serde(default)]
+    pub accuracy: Option<String>,
+    /// Device whose `<device>_ms` column gives `latency_ms` (e.g. `fpga`).
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+/// The feasible Pareto front (minimisation form) of a whole table.
+pub fn table_front(problem: &Problem, eval: &TableEvaluator) -> Vec<Vec<f64>> {
+    let pts: Vec<Vec<f64>> = eval
+        .table()
+        .rows()
+        .map(|(_, row)| eval.row_metrics(row))
+        .filter(|m| problem.violation(m) == 0.0)
+        .filter_map(|m| problem.min_vector(&m))
+        .collect();
+    crate::pareto::pareto_front_indices(&pts).into_iter().map(|i| pts[i].clone()).collect()
+}
+
+/// The metric-to-column mapping of `accuracy` / `device`, checked against the table.
+fn mapping(table: &MetricTable, accuracy: Option<&str>, device: Option<&str>) -> Result<Vec<(Metric, String)>> {
+    let mut out = Vec::new();
+    if let Some(col) = accuracy {
+        table.column(col).map_err(|_| NasError::InvalidValue {
+            field: "accuracy".into(),
+            value: col.into(),
+            allowed: format!(
+                "an accuracy column of {}: {}",
+                table.path().display(),
+                table.accuracy_columns().join(", ")
+            ),
+        })?;
+        out.push((Metric::Accuracy, col.to_string()));
+    }
+    if let Some(dev) = device {
+        let col = format!("{dev}_ms");
+        table.column(&col).map_err(|_| NasError::InvalidValue {
+            field: "device".into(),
+            value: dev.into(),
+            allowed: format!(
+                "a device with a `_ms` column in {}: {}",
+                table.path().display(),
+                table.devices().join(", ")
+            ),
+        })?;
+        out.push((Metric::LatencyMs, col));
+    }
+    Ok(out)
+}
+
+/// Builds the table evaluator of `mapping`, with its latency part as the cheap
+/// evaluator and the true front when the table covers the space and the problem.
+fn build_table(
+    ctx: &EvaluatorContext<'_>,
+    table: Arc<MetricTable>,
+    mapping: &[(Metric, String)],
+) -> Result<BuiltEvaluator> {
+    let pairs: Vec<(Metric, &str)> = mapping.iter().map(|(m, c)| (*m, c.as_str())).collect();
+    let eval = TableEvaluator::new(table.clone(), &pairs)?;
+    let covers_space = ctx.space.size() == SpaceSize::Exact(table.len() as u128);
+    let covers_metrics = ctx.problem.metrics().iter().all(|m| pairs.iter().any(|(p, _)| p == m));
+    let true_front = (covers_space && covers_metrics).then(|| table_front(ctx.problem, &eval));
+    // Guided strategies may query a table's latency freely, never its accuracy.
+    let cheap = match pairs.iter().find(|(m, _)| *m == Metric::LatencyMs) {
+        Some((m, c)) => Some(Arc::new(TableEvaluator::new(table.clone(), &[(*m, c)])?) as _),
+        None => None,
+    };
+    Ok(BuiltEvaluator { evaluator: Arc::new(eval), cheap, true_front, warnings: Vec::new() })
+}
+
+impl EvaluatorSettings for TableSettings {
+    const NAME: &'static str = "table";
+    const DESCRIPTION: &'static str = "metrics from a benchmark CSV (`arch` column in the space's notation)";
+
+    fn validate(&self) -> Result<()> {
+        if self.accuracy.is_none() && self.device.is_none() {
+            return Err(NasError::InvalidValue {
+                field: "accuracy".into(),
+                value: "(missing)".into(),
+                allowed: "a table evaluator needs `accuracy` (a column) and/or `device`".into(),
+            });
+        }
+        table_file(&self.path, Path::new("")).map(|_| ())
+    }
+
+    fn provides(&self) -> Vec<Metric> {
+        let mut out = Vec::new();
+        if self.accuracy.is_some() {
+            out.push(Metric::Accuracy);
+        }
+        if self.device.is_some() {
+            out.push(Metric::LatencyMs);
+        }
+        out
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        if !self.path.starts_with("builtin:") && !Path::new(&self.path).is_absolute() {
+            self.path = base.join(&self.path).display().to_string();
+        }
+    }
+
+    fn for_reports(&self) -> bool {
+        true
+    }
+
+    fn latency_source(&self) -> LatencySource {
+        match &self.device {
+            None => LatencySource::None,
+            Some(d) => LatencySource::Elsewhere {
+                reason: format!(
+                    "latency_ms of this run comes from the `{d}` column of a benchmark table: that device is not \
+                     this machine, so re-measuring here would compare different hardware"
+                ),
+            },
+        }
+    }
+
+    fn build(&self, ctx: &EvaluatorContext<'_>) -> Result<BuiltEvaluator> {
+        let file = table_file(&self.path, ctx.data_dir)?;
+        let table = Arc::new(MetricTable::load(&file, ctx.space)?);
+        let mapping = mapping(&table, self.accuracy.as_deref(), self.device.as_deref())?;
+        build_table(ctx, table, &mapping)
+    }
+}
+
+/// Settings of the `device` evaluator: `latency_ms` from one device column of the
+/// built-in NAS-Bench-201 table (`eyeriss`, `fpga`, `pixel3`, ...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSettings {
+    /// Device name (see `hwnas list`).
+    pub name: String,
+}
+
+impl EvaluatorSettings for DeviceSettings {
+    const NAME: &'static str = "device";
+    const DESCRIPTION: &'static str = "latency_ms of one device column of the built-in NAS-Bench-201 table";
+
+    fn validate(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(NasError::InvalidValue {
+                field: "name".into(),
+                value: "(empty)".into(),
+                allowed: "a device, e.g. \"pixel3\" (see `hwnas list`)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn provides(&self) -> Vec<Metric> {
+        vec![Metric::LatencyMs]
+    }
+
+    fn latency_source(&self) -> LatencySource {
+        TableSettings { path: default_table(), accuracy: None, device: Some(self.name.clone()) }.latency_source()
+    }
+
+    fn build(&self, ctx: &EvaluatorContext<'_>) -> Result<BuiltEvaluator> {
+        if ctx.space.name() != "nb201" {
+            return Err(NasError::InvalidValue {
+                field: "name".into(),
+                value: self.name.clone(),
+                allowed: format!(
+                    "device tables cover the NAS-Bench-201 space only (this run searches `{}`); use a `lut`, \
+                     `measured`, `systolic` or `predictor` evaluator",
+                    ctx.space.name()
+                ),
+            });
+        }
+        let file = table_file(&default_table(), ctx.data_dir)?;
+        let table = Arc::new(MetricTable::load(&file, ctx.space)?);
+        let mapping = mapping(&table, None, Some(&self.name))?;
+        build_table(ctx, table, &mapping)
+    }
+}
