@@ -45,7 +45,6 @@ pub mod stats;
 pub mod strategy;
 pub mod table;
 pub mod table_settings;
-#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod train;
 pub mod trial;
@@ -59,7 +58,7 @@ pub use evaluator::{
     AnalyticalCost, AnalyticalSettings, CostEvaluator, CostModel, EvalContext, EvalError, Evaluator, Joint,
 };
 pub use layer::{Activation, LayerSpec, NamedLayer, NetworkSpec, OpKind};
-pub use metric::{Comparison, Constraint, Direction, Metric, MetricMap, Objective, Problem};
+pub use metric::{Comparison, Constraint, Direction, Domain, Metric, MetricMap, Objective, Problem};
 pub use registry::{CostModelSettings, EvaluatorSettings, Registry, SpaceSettings, StrategySettings};
 pub use search::{Search, SearchConfig, SearchEvent, SearchObserver, SearchOutcome, StopReason};
 pub use space::{Crossover, Encode, Mutate, Neighbors, SearchSpace, SpaceSize, ToNetworkSpec};

@@ -96,9 +96,72 @@ impl Metric {
         }
     }
 
+    /// The values this metric can take (see [`Domain`]): accuracy in
+    /// `[0, 100]`, latency, energy and memory positive, counts non-negative,
+    /// losses and PSNR finite.
+    pub fn domain(&self) -> Domain {
+        match self {
+            Metric::Accuracy => Domain::Percent,
+            Metric::LatencyMs | Metric::EnergyMj | Metric::MemoryMb => Domain::Positive,
+            Metric::Loss | Metric::Params | Metric::Flops | Metric::Macs | Metric::BitOps | Metric::EvalSeconds => {
+                Domain::NonNegative
+            }
+            Metric::PsnrDb => Domain::Finite,
+        }
+    }
+
+    /// Checks `value` against [`Metric::domain`]; the error says the metric,
+    /// the value and what is allowed.
+    pub fn check(&self, value: f64) -> std::result::Result<(), String> {
+        let d = self.domain();
+        if d.contains(value) {
+            Ok(())
+        } else {
+            Err(format!("{self} = {value} is outside its domain: {}", d.describe()))
+        }
+    }
+
     /// Comma-separated list of all metric names (for error messages).
     pub fn all_names() -> String {
         Metric::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The values a metric can take. Every table, LUT, predictor output and
+/// training result is checked against its metric's domain before it reaches a
+/// strategy; `NaN` and infinities are outside every domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Domain {
+    /// A percentage in `[0, 100]`.
+    Percent,
+    /// A finite number `> 0` (latencies, energies, memory).
+    Positive,
+    /// A finite number `>= 0` (counts, losses, seconds).
+    NonNegative,
+    /// Any finite number.
+    Finite,
+}
+
+impl Domain {
+    /// Whether `value` lies in the domain.
+    pub fn contains(self, value: f64) -> bool {
+        value.is_finite()
+            && match self {
+                Domain::Percent => (0.0..=100.0).contains(&value),
+                Domain::Positive => value > 0.0,
+                Domain::NonNegative => value >= 0.0,
+                Domain::Finite => true,
+            }
+    }
+
+    /// What is allowed, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Domain::Percent => "a percentage in [0, 100]",
+            Domain::Positive => "a finite number > 0",
+            Domain::NonNegative => "a finite number >= 0",
+            Domain::Finite => "a finite number",
+        }
     }
 }
 

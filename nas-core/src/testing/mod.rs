@@ -1,4 +1,4 @@
-//! Test helpers for every crate (feature `testing`): a tiny enumerable space with
+//! Test helpers for every crate: a tiny enumerable space with
 //! an analytic two-objective evaluator, and the contract every strategy must
 //! pass ([`check_contract`], [`check_robustness`], and [`check_strategy`] which
 //! runs both through the registry on a space with exactly the capabilities the
