@@ -4,6 +4,7 @@ use crate::compare::{compare, default_budgets, format_table};
 use crate::config::{DEFAULT_CONFIG, ExperimentConfig, Section};
 use crate::hardware::{LutBuildArgs, LutValidateArgs, fmt_tau, lut_build, lut_validate, print_validation, verify};
 use crate::registry::builtin_nb201_table;
+use crate::rundir::LogMode;
 use crate::runner::{RunOptions, default_run_dir, replot, resume, run_new};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -50,16 +51,28 @@ pub enum Command {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// Refuse a trial log with damaged lines instead of moving them to
+        /// trials.rejected.jsonl.
+        #[arg(long)]
+        strict: bool,
     },
     /// Redraw the plots and pareto.json of a run.
     Plot {
         /// The run directory.
         run_dir: PathBuf,
+        /// Refuse a trial log with damaged lines instead of moving them to
+        /// trials.rejected.jsonl.
+        #[arg(long)]
+        strict: bool,
     },
     /// Rewrite export/ (the front's architectures as JSON) of a run.
     Export {
         /// The run directory.
         run_dir: PathBuf,
+        /// Refuse a trial log with damaged lines instead of moving them to
+        /// trials.rejected.jsonl.
+        #[arg(long)]
+        strict: bool,
     },
     /// Compare strategies over several seeds (mean ± std of the HV ratio).
     Compare {
@@ -207,15 +220,15 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             }
             cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
             let dir = out.unwrap_or_else(|| default_run_dir(&cfg));
-            let s = run_new(&cfg, &dir, registry, &RunOptions { quiet })?;
+            let s = run_new(&cfg, &dir, registry, &RunOptions { quiet, ..Default::default() })?;
             summary(&s);
         }
-        Command::Resume { run_dir, quiet } => {
-            let s = resume(&run_dir, registry, &RunOptions { quiet })?;
+        Command::Resume { run_dir, quiet, strict } => {
+            let s = resume(&run_dir, registry, &RunOptions { quiet, log_mode: log_mode(strict) })?;
             summary(&s);
         }
-        Command::Plot { run_dir } | Command::Export { run_dir } => {
-            replot(&run_dir, registry)?;
+        Command::Plot { run_dir, strict } | Command::Export { run_dir, strict } => {
+            replot(&run_dir, registry, log_mode(strict))?;
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
         }
         Command::Compare { config, strategies, seeds, budget, at, out } => {
@@ -596,4 +609,9 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The trial-log mode of `--strict`.
+fn log_mode(strict: bool) -> LogMode {
+    if strict { LogMode::Strict } else { LogMode::Recover }
 }

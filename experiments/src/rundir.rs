@@ -5,6 +5,7 @@
 //! RUN_DIR/config.toml      resolved config (what `hwnas resume` re-reads)
 //! RUN_DIR/run.json         metadata: version, seed, status, timings
 //! RUN_DIR/trials.jsonl     one line per finished trial, appended and flushed
+//! RUN_DIR/trials.rejected.jsonl  damaged log lines moved aside by resume/plot
 //! RUN_DIR/pareto.json      the final Pareto front
 //! RUN_DIR/pareto.svg|png   all trials, the front highlighted, constraints drawn
 //! RUN_DIR/hypervolume.svg  hypervolume against evaluations
@@ -14,9 +15,10 @@
 
 use anyhow::{Context, Result, bail};
 use nas_core::Trial;
+use nas_core::trial_log::{DamagedLine, parse_trial_log, trial_log_text};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -124,40 +126,105 @@ pub fn read_meta(root: &Path) -> Result<RunMeta> {
     serde_json::from_str(&text).with_context(|| format!("{} is not valid run metadata", p.display()))
 }
 
-/// Reads the trial log. A last line cut off by a crash is dropped (that trial is
-/// simply evaluated again); a malformed line elsewhere is an error naming it.
-pub fn read_trials(root: &Path) -> Result<Vec<Trial>> {
-    let path = RunDir::trials_path(root);
-    let f = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let lines: Vec<String> = BufReader::new(f)
-        .lines()
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut out = Vec::new();
-    let n = lines.len();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Trial>(line) {
-            Ok(t) => out.push(t),
-            Err(_) if i + 1 == n => break,
-            Err(e) => bail!("{}:{}: malformed trial record: {e}", path.display(), i + 1),
-        }
-    }
-    Ok(out)
+/// How damaged lines of a trial log are treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogMode {
+    /// Move damaged lines to `trials.rejected.jsonl` (with their line numbers
+    /// and the reason), keep the rest; the damaged trials are evaluated again.
+    #[default]
+    Recover,
+    /// Refuse a log with a damaged line anywhere but a torn last line (`--strict`).
+    Strict,
 }
 
-/// Rewrites the trial log without a torn last line, so appends start on a fresh line.
-pub fn repair_log(root: &Path, trials: &[Trial]) -> Result<()> {
-    let mut text = String::new();
-    for t in trials {
-        text.push_str(&serde_json::to_string(t)?);
-        text.push('\n');
+/// A trial log as read for `resume` and `plot`.
+#[derive(Clone, Debug, Default)]
+pub struct RecoveredLog {
+    /// The usable trials.
+    pub trials: Vec<Trial>,
+    /// The lines moved to `trials.rejected.jsonl` (a torn last line included).
+    pub quarantined: Vec<DamagedLine>,
+}
+
+impl RecoveredLog {
+    /// What was done, for the user; `None` when the log was whole.
+    pub fn message(&self, root: &Path) -> Option<String> {
+        if self.quarantined.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = self.quarantined.iter().map(|d| format!("line {}: {}", d.line, d.reason)).collect();
+        Some(format!(
+            "{} damaged line(s) of {} moved to {} (those trials are evaluated again on resume):\n  {}",
+            self.quarantined.len(),
+            RunDir::trials_path(root).display(),
+            rejected_path(root).display(),
+            lines.join("\n  ")
+        ))
     }
-    Ok(write_atomic(&RunDir::trials_path(root), text.as_bytes())?)
+}
+
+/// Path of the quarantine file for damaged trial-log lines.
+pub fn rejected_path(root: &Path) -> PathBuf {
+    root.join("trials.rejected.jsonl")
+}
+
+fn read_log_bytes(root: &Path) -> Result<Vec<u8>> {
+    let path = RunDir::trials_path(root);
+    match std::fs::read(&path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn damaged_error(root: &Path, d: &DamagedLine, hint: &str) -> anyhow::Error {
+    anyhow::anyhow!("{}:{}: {}; {hint}", RunDir::trials_path(root).display(), d.line, d.reason)
+}
+
+/// Reads the trial log without changing it. A last line cut off by a crash is
+/// dropped (that trial is simply evaluated again); a damaged line elsewhere is
+/// an error naming it and saying how to recover.
+pub fn read_trials(root: &Path) -> Result<Vec<Trial>> {
+    let log = parse_trial_log(&read_log_bytes(root)?);
+    if let Some(d) = log.damaged_inside().first() {
+        return Err(damaged_error(
+            root,
+            d,
+            &format!("run `hwnas plot {}` to move damaged lines to trials.rejected.jsonl", root.display()),
+        ));
+    }
+    Ok(log.trials)
+}
+
+/// Reads the trial log for `resume` or `plot`. In [`LogMode::Recover`] damaged
+/// lines are appended to `trials.rejected.jsonl` (line number, reason, text)
+/// and the log is rewritten atomically without them; in [`LogMode::Strict`] a
+/// damaged line other than a torn last line is an error. Either way a torn last
+/// line is dropped (and, when recovering, quarantined too).
+pub fn recover_trials(root: &Path, mode: LogMode) -> Result<RecoveredLog> {
+    let bytes = read_log_bytes(root)?;
+    let log = parse_trial_log(&bytes);
+    if mode == LogMode::Strict
+        && let Some(d) = log.damaged_inside().first()
+    {
+        return Err(damaged_error(root, d, "without --strict the damaged lines are moved to trials.rejected.jsonl"));
+    }
+    if log.damaged.is_empty() {
+        return Ok(RecoveredLog { trials: log.trials, quarantined: Vec::new() });
+    }
+    // Quarantine first, then rewrite: a crash in between leaves the damaged lines
+    // in both files, never in neither.
+    let mut rejected = std::fs::read(rejected_path(root)).unwrap_or_default();
+    if rejected.last().is_some_and(|&b| b != b'\n') {
+        rejected.push(b'\n');
+    }
+    let now = unix_now();
+    for d in &log.damaged {
+        let entry = serde_json::json!({ "line": d.line, "reason": d.reason, "text": d.text, "quarantined_unix": now });
+        rejected.extend_from_slice(entry.to_string().as_bytes());
+        rejected.push(b'\n');
+    }
+    write_atomic(&rejected_path(root), &rejected)?;
+    write_atomic(&RunDir::trials_path(root), trial_log_text(&log.trials).as_bytes())?;
+    Ok(RecoveredLog { trials: log.trials, quarantined: log.damaged })
 }

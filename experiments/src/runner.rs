@@ -4,7 +4,7 @@ use crate::config::ExperimentConfig;
 use crate::hv::HvScale;
 use crate::observers::{Progress, TrialLogWriter};
 use crate::report::write_reports;
-use crate::rundir::{RunDir, RunMeta, read_meta, read_trials, repair_log, unix_now};
+use crate::rundir::{LogMode, RunDir, RunMeta, read_meta, recover_trials, unix_now};
 use crate::setup::{Build, Setup};
 use anyhow::{Context, Result, bail};
 use nas_core::{Registry, Search, SearchConfig, SearchSpace, Trial};
@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct RunOptions {
     /// No progress output.
     pub quiet: bool,
+    /// How `resume` treats damaged lines of the trial log.
+    pub log_mode: LogMode,
 }
 
 /// What a finished run reports.
@@ -65,8 +67,11 @@ pub fn run_new(cfg: &ExperimentConfig, dir: &Path, registry: &Registry, opts: &R
 /// Resumes (or re-finishes) the run in `dir` from its recorded trials.
 pub fn resume(dir: &Path, registry: &Registry, opts: &RunOptions) -> Result<RunSummary> {
     let cfg = run_config(dir, registry)?;
-    let trials = read_trials(dir)?;
-    repair_log(dir, &trials)?;
+    let log = recover_trials(dir, opts.log_mode)?;
+    if let Some(m) = log.message(dir) {
+        eprintln!("warning: {m}");
+    }
+    let trials = log.trials;
     let meta = read_meta(dir).unwrap_or_else(|_| RunMeta {
         hwnas_version: env!("CARGO_PKG_VERSION").into(),
         name: cfg.name.clone(),
@@ -157,10 +162,15 @@ fn execute_in(
     })
 }
 
-/// Re-draws the plots and `pareto.json` of a run from its records.
-pub fn replot(dir: &Path, registry: &Registry) -> Result<()> {
+/// Re-draws the plots and `pareto.json` of a run from its records; damaged
+/// lines of the trial log are treated as `mode` says.
+pub fn replot(dir: &Path, registry: &Registry, mode: LogMode) -> Result<()> {
     let cfg = run_config(dir, registry)?;
-    let trials = read_trials(dir)?;
+    let log = recover_trials(dir, mode)?;
+    if let Some(m) = log.message(dir) {
+        eprintln!("warning: {m}");
+    }
+    let trials = log.trials;
     if trials.is_empty() {
         bail!("{} has no trials yet", dir.display());
     }

@@ -90,6 +90,15 @@ fn corrupted_or_mismatched_files_are_refused_with_the_reason() {
     bad.replace_range(at..at + 1, if &text[at..at + 1] == "9" { "8" } else { "9" });
     let e = load_text(&bad).expect_err("tampered").to_string();
     assert!(e.contains("checksum mismatch") && e.contains("t.json"), "{e}");
+    // Resealed, the edit is accepted; the intact text reseals to itself.
+    assert!(load_text(&LatencyTable::reseal(&bad).expect("has a checksum")).is_ok());
+    assert_eq!(LatencyTable::reseal(&text).as_deref(), Some(text.as_str()));
+    assert_eq!(LatencyTable::reseal("{}"), None);
+    // A negative median behind a valid checksum is still refused.
+    let mut neg = text.clone();
+    neg.insert(at, '-');
+    let e = load_text(&LatencyTable::reseal(&neg).expect("sealed")).expect_err("negative").to_string();
+    assert!(e.contains("non-positive median"), "{e}");
     // Truncated.
     let e = load_text(&text[..text.len() / 2]).expect_err("truncated").to_string();
     assert!(e.contains("not JSON"), "{e}");

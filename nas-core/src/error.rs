@@ -121,6 +121,21 @@ impl NasError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         NasError::Io { path: path.into(), source }
     }
+
+    /// Checks a size setting: `min <= value <= max`, else an `InvalidValue`
+    /// naming the field and the range. Upper bounds keep a typo (`layers =
+    /// 99999999999`) from turning into hours of work or an allocation failure.
+    pub fn check_size(field: &str, value: usize, min: usize, max: usize) -> Result<(), NasError> {
+        if (min..=max).contains(&value) {
+            Ok(())
+        } else {
+            Err(NasError::InvalidValue {
+                field: field.into(),
+                value: value.to_string(),
+                allowed: format!("an integer from {min} to {max}"),
+            })
+        }
+    }
 }
 
 fn alternatives_hint(alternatives: &[String]) -> String {

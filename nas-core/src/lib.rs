@@ -48,6 +48,7 @@ pub mod table_settings;
 pub mod testing;
 pub mod train;
 pub mod trial;
+pub mod trial_log;
 
 pub use arch::{ArchId, Architecture};
 pub use capability::{Capabilities, Capability};
@@ -65,3 +66,4 @@ pub use space::{Crossover, Encode, Mutate, Neighbors, SearchSpace, SpaceSize, To
 pub use strategy::{Evaluated, SearchStrategy};
 pub use table::{MetricTable, TableEvaluator};
 pub use trial::{Trial, TrialStatus};
+pub use trial_log::{DamagedLine, ParsedTrialLog, parse_trial_log};

@@ -7,6 +7,9 @@
 //! - **Determinism**: each evaluation's seed is derived from `(run seed, arch id)`,
 //!   batches are told back in the order asked, and the strategy's random stream is
 //!   only used on the driver thread — so results are identical for any thread count.
+//! - **Valid metrics**: a value outside its metric's domain
+//!   ([`Metric::domain`](crate::Metric::domain)) makes a failed trial with the
+//!   reason, never a point on the front.
 //! - **Resume**: given the trials of an interrupted run, the driver replays them
 //!   (the strategy is told the recorded results instead of re-evaluating), which
 //!   rebuilds the strategy's exact state; only missing trials are evaluated.
@@ -194,7 +197,16 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         let (status, reason, metrics) = match result {
             Ok(m) => {
                 let missing: Vec<_> = self.problem.metrics().into_iter().filter(|k| !m.contains_key(k)).collect();
-                if missing.is_empty() {
+                // A value outside its metric's domain (NaN accuracy, negative
+                // latency...) never reaches the strategy: the trial fails with why.
+                let invalid = m.iter().find_map(|(k, v)| k.check(*v).err());
+                if let Some(why) = invalid {
+                    (
+                        TrialStatus::Failed,
+                        Some(format!("evaluator `{}` gave {why}", self.evaluator.name())),
+                        Default::default(),
+                    )
+                } else if missing.is_empty() {
                     (TrialStatus::Ok, None, m)
                 } else {
                     let names: Vec<_> = missing.iter().map(|m| m.name()).collect();
@@ -298,5 +310,58 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         };
         self.emit(&SearchEvent::Finished { done: trials.len(), reason });
         Ok(SearchOutcome { trials, reason })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::{Metric, MetricMap};
+    use crate::strategy::RandomSearch;
+    use crate::testing::{ToyArch, ToySpace, toy_objectives, toy_problem};
+
+    /// The toy objectives, but architectures starting with gene 0 get a NaN
+    /// accuracy and those starting with gene 1 a negative latency.
+    struct Broken;
+
+    impl Evaluator<ToyArch> for Broken {
+        fn name(&self) -> String {
+            "broken".into()
+        }
+        fn provides(&self) -> Vec<Metric> {
+            vec![Metric::Accuracy, Metric::LatencyMs]
+        }
+        fn evaluate(&self, a: &ToyArch, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+            let (acc, lat) = toy_objectives(a);
+            let acc = if a.0[0] == 0 { f64::NAN } else { acc };
+            let lat = if a.0[0] == 1 { -lat } else { lat };
+            Ok(MetricMap::from([(Metric::Accuracy, acc), (Metric::LatencyMs, lat)]))
+        }
+    }
+
+    #[test]
+    fn values_outside_their_domain_make_failed_trials_with_the_reason() {
+        let problem = toy_problem();
+        let out = Search::new(&ToySpace, &Broken, &problem, SearchConfig::new(200, 1))
+            .run(&mut RandomSearch::<ToyArch>::default())
+            .expect("runs");
+        let mut seen = (0, 0);
+        for t in &out.trials {
+            match t.arch.split('-').next() {
+                Some("0") => {
+                    seen.0 += 1;
+                    assert!(!t.is_ok() && t.metrics.is_empty());
+                    let r = t.reason.as_deref().unwrap_or("");
+                    assert!(r.contains("broken") && r.contains("accuracy = NaN") && r.contains("[0, 100]"), "{r}");
+                }
+                Some("1") => {
+                    seen.1 += 1;
+                    let r = t.reason.as_deref().unwrap_or("");
+                    assert!(!t.is_ok() && r.contains("latency_ms = -") && r.contains("> 0"), "{r}");
+                }
+                _ => assert!(t.is_ok(), "{}: {:?}", t.arch, t.reason),
+            }
+        }
+        assert!(seen.0 > 10 && seen.1 > 10, "{seen:?}");
     }
 }

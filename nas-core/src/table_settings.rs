@@ -53,6 +53,37 @@ pub struct TableSettings {
     /// Device whose `<device>_ms` column gives `latency_ms` (e.g. `fpga`).
     #[serde(default)]
     pub device: Option<String>,
+    /// How the accuracy column is written: `percent` (0..100, default) or
+    /// `fraction` (0..1, multiplied by 100).
+    #[serde(default)]
+    pub accuracy_scale: AccuracyScale,
+    /// What to do with rows whose used values are outside their metric's domain
+    /// (empty, `nan`, a negative latency, an accuracy above 100...): `refuse`
+    /// the table (default) or `skip` those rows (counted in a warning).
+    #[serde(default)]
+    pub on_invalid: OnInvalid,
+}
+
+/// How a table writes accuracies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccuracyScale {
+    /// Percent, 0..100.
+    #[default]
+    Percent,
+    /// A fraction, 0..1.
+    Fraction,
+}
+
+/// What happens to table rows with values outside their metric's domain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnInvalid {
+    /// The table is refused, naming the file, line, column and value.
+    #[default]
+    Refuse,
+    /// Those rows are left out, and counted in a warning.
+    Skip,
 }
 
 /// The feasible Pareto front (minimisation form) of a whole table.
@@ -98,15 +129,61 @@ fn mapping(table: &MetricTable, accuracy: Option<&str>, device: Option<&str>) ->
     Ok(out)
 }
 
-/// Builds the table evaluator of `mapping`, with its latency part as the cheap
-/// evaluator and the true front when the table covers the space and the problem.
+/// Builds the table evaluator of `mapping` after checking the values it uses
+/// against their metrics' domains (refusing the table or leaving the rows out,
+/// as `on_invalid` says), with its latency part as the cheap evaluator and the
+/// true front when the table covers the space and the problem.
 fn build_table(
     ctx: &EvaluatorContext<'_>,
-    table: Arc<MetricTable>,
+    table: MetricTable,
     mapping: &[(Metric, String)],
+    accuracy_scale: f64,
+    on_invalid: OnInvalid,
 ) -> Result<BuiltEvaluator> {
     let pairs: Vec<(Metric, &str)> = mapping.iter().map(|(m, c)| (*m, c.as_str())).collect();
-    let eval = TableEvaluator::new(table.clone(), &pairs)?;
+    let scaled = TableEvaluator::new(Arc::new(table.clone()), &pairs)?.with_scale(Metric::Accuracy, accuracy_scale);
+    let invalid = table.invalid_cells(scaled.mapping());
+    let mut warnings = Vec::new();
+    let table = match (invalid.first(), on_invalid) {
+        (None, _) => Arc::new(table),
+        (Some(first), OnInvalid::Refuse) => {
+            let more = match invalid.len() {
+                1 => String::new(),
+                n => format!(" ({} more such cells)", n - 1),
+            };
+            return Err(NasError::Format {
+                path: table.path().into(),
+                line: first.line,
+                reason: format!(
+                    "column `{}`: {} is outside the domain of {}: {}{more}; fix the table, or set \
+                     on_invalid = \"skip\" to leave such rows out",
+                    first.column,
+                    if first.value.is_nan() { "an empty or nan cell".to_string() } else { first.value.to_string() },
+                    first.metric,
+                    first.metric.domain().describe()
+                ),
+            });
+        }
+        (Some(first), OnInvalid::Skip) => {
+            let rows: std::collections::BTreeSet<usize> = invalid.iter().map(|c| c.row).collect();
+            let kept = table.without_rows(&rows);
+            if kept.is_empty() {
+                return Err(NasError::Format {
+                    path: table.path().into(),
+                    line: first.line,
+                    reason: format!("every row has a value outside its domain (first: {first})"),
+                });
+            }
+            warnings.push(format!(
+                "{}: skipped {} of {} rows with values outside their domain (first: {first})",
+                table.path().display(),
+                rows.len(),
+                table.len()
+            ));
+            Arc::new(kept)
+        }
+    };
+    let eval = TableEvaluator::new(table.clone(), &pairs)?.with_scale(Metric::Accuracy, accuracy_scale);
     let covers_space = ctx.space.size() == SpaceSize::Exact(table.len() as u128);
     let covers_metrics = ctx.problem.metrics().iter().all(|m| pairs.iter().any(|(p, _)| p == m));
     let true_front = (covers_space && covers_metrics).then(|| table_front(ctx.problem, &eval));
@@ -115,7 +192,7 @@ fn build_table(
         Some((m, c)) => Some(Arc::new(TableEvaluator::new(table.clone(), &[(*m, c)])?) as _),
         None => None,
     };
-    Ok(BuiltEvaluator { evaluator: Arc::new(eval), cheap, true_front, warnings: Vec::new() })
+    Ok(BuiltEvaluator { evaluator: Arc::new(eval), cheap, true_front, warnings })
 }
 
 impl EvaluatorSettings for TableSettings {
@@ -168,9 +245,13 @@ impl EvaluatorSettings for TableSettings {
 
     fn build(&self, ctx: &EvaluatorContext<'_>) -> Result<BuiltEvaluator> {
         let file = table_file(&self.path, ctx.data_dir)?;
-        let table = Arc::new(MetricTable::load(&file, ctx.space)?);
+        let table = MetricTable::load(&file, ctx.space)?;
         let mapping = mapping(&table, self.accuracy.as_deref(), self.device.as_deref())?;
-        build_table(ctx, table, &mapping)
+        let scale = match self.accuracy_scale {
+            AccuracyScale::Percent => 1.0,
+            AccuracyScale::Fraction => 100.0,
+        };
+        build_table(ctx, table, &mapping, scale, self.on_invalid)
     }
 }
 
@@ -203,7 +284,14 @@ impl EvaluatorSettings for DeviceSettings {
     }
 
     fn latency_source(&self) -> LatencySource {
-        TableSettings { path: default_table(), accuracy: None, device: Some(self.name.clone()) }.latency_source()
+        TableSettings {
+            path: default_table(),
+            accuracy: None,
+            device: Some(self.name.clone()),
+            accuracy_scale: AccuracyScale::Percent,
+            on_invalid: OnInvalid::Refuse,
+        }
+        .latency_source()
     }
 
     fn build(&self, ctx: &EvaluatorContext<'_>) -> Result<BuiltEvaluator> {
@@ -219,8 +307,8 @@ impl EvaluatorSettings for DeviceSettings {
             });
         }
         let file = table_file(&default_table(), ctx.data_dir)?;
-        let table = Arc::new(MetricTable::load(&file, ctx.space)?);
+        let table = MetricTable::load(&file, ctx.space)?;
         let mapping = mapping(&table, None, Some(&self.name))?;
-        build_table(ctx, table, &mapping)
+        build_table(ctx, table, &mapping, 1.0, OnInvalid::Refuse)
     }
 }

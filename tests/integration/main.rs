@@ -1,8 +1,10 @@
 //! Integration tests across the workspace crates (one binary, a module per topic).
 
 mod bad_config;
+mod bad_data;
 mod cli;
 mod extension;
+mod fuzz_corpus;
 mod hardware;
 mod nb201_search;
 mod predictors;

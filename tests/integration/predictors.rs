@@ -236,7 +236,7 @@ kind = "analytical"
 "#;
     let cfg = ExperimentConfig::from_toml(text, "darts-linas.toml").expect("config");
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = experiments::runner::RunOptions { quiet: true };
+    let opts = experiments::runner::RunOptions { quiet: true, ..Default::default() };
     let reg = experiments::registry::builtin();
     let a = experiments::runner::run_new(&cfg, &dir.path().join("a"), &reg, &opts).expect("run");
     assert_eq!(a.trials.len(), 10);
@@ -509,8 +509,13 @@ kind = "analytical"
     let cfg = ExperimentConfig::from_toml(&text(8), "d.toml").expect("valid");
     let run = dir.path().join("run");
     let reg = experiments::registry::builtin();
-    let summary =
-        experiments::runner::run_new(&cfg, &run, &reg, &experiments::runner::RunOptions { quiet: true }).expect("run");
+    let summary = experiments::runner::run_new(
+        &cfg,
+        &run,
+        &reg,
+        &experiments::runner::RunOptions { quiet: true, ..Default::default() },
+    )
+    .expect("run");
     let file = dir.path().join("mem.json");
     let opts =
         FitOptions { target: "memory_mb".into(), train_size: 40, run: Some(run.clone()), ..fit_options(file.clone()) };

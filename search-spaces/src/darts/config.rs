@@ -83,28 +83,20 @@ impl DartsConfig {
         self.plan().last().map_or(self.stem_channels(), |p| NUM_NODES * p.c)
     }
 
-    /// Checks that every size is positive and that height and width are divisible
+    /// Checks that every size is within its bounds (positive, and small enough to
+    /// build) and that height and width are divisible
     /// by `2^reductions` (each reduction and `FactorizedReduce` halves an even size).
     pub fn validate(&self) -> Result<()> {
-        let positive = |field: &str, v: usize| {
-            if v == 0 {
-                Err(NasError::InvalidValue {
-                    field: field.into(),
-                    value: "0".into(),
-                    allowed: "a positive integer".into(),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        positive("channels", self.channels)?;
-        positive("layers", self.layers)?;
-        positive("num_classes", self.num_classes)?;
-        positive("stem_multiplier", self.stem_multiplier)?;
-        positive("input_chw[0]", self.input_chw[0])?;
+        NasError::check_size("channels", self.channels, 1, 4096)?;
+        NasError::check_size("layers", self.layers, 1, 256)?;
+        NasError::check_size("num_classes", self.num_classes, 1, 100000)?;
+        NasError::check_size("stem_multiplier", self.stem_multiplier, 1, 64)?;
+        NasError::check_size("input_chw[0]", self.input_chw[0], 1, 4096)?;
+        NasError::check_size("input_chw[1]", self.input_chw[1], 1, 16384)?;
+        NasError::check_size("input_chw[2]", self.input_chw[2], 1, 16384)?;
         let factor = 1 << self.num_reductions();
         for (name, v) in [("input_chw[1]", self.input_chw[1]), ("input_chw[2]", self.input_chw[2])] {
-            if v == 0 || v % factor != 0 {
+            if v % factor != 0 {
                 return Err(NasError::InvalidValue {
                     field: name.into(),
                     value: v.to_string(),

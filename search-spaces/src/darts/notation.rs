@@ -153,12 +153,19 @@ impl Parser {
             let end = self.int()?;
             self.eat(',');
             self.punct(')')?;
+            // A cell has a handful of nodes; refuse before allocating a huge range.
+            if end.saturating_sub(start) > MAX_CONCAT {
+                return Err(format!("`range({start}, {end})` lists more than {MAX_CONCAT} nodes"));
+            }
             Ok((start..end).collect())
         } else {
             self.list(Self::int)
         }
     }
 }
+
+/// Most nodes a `range(..)` concat may list (cells have a handful).
+const MAX_CONCAT: usize = 1024;
 
 /// The four keyword arguments of a `Genotype`.
 #[derive(Default)]

@@ -26,26 +26,18 @@ impl Default for Nb201Config {
 }
 
 impl Nb201Config {
-    /// Checks that every size is positive and that height and width are multiples
+    /// Checks that every size is within its bounds (positive, and small enough to
+    /// build) and that height and width are multiples
     /// of 4 (the two stride-2 reduction blocks need even sizes at each stage).
     pub fn validate(&self) -> Result<()> {
-        let positive = |field: &str, v: usize| {
-            if v == 0 {
-                Err(NasError::InvalidValue {
-                    field: field.into(),
-                    value: "0".into(),
-                    allowed: "a positive integer".into(),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        positive("channels", self.channels)?;
-        positive("cells_per_stage", self.cells_per_stage)?;
-        positive("num_classes", self.num_classes)?;
-        positive("input_chw[0]", self.input_chw[0])?;
+        NasError::check_size("channels", self.channels, 1, 4096)?;
+        NasError::check_size("cells_per_stage", self.cells_per_stage, 1, 256)?;
+        NasError::check_size("num_classes", self.num_classes, 1, 100000)?;
+        NasError::check_size("input_chw[0]", self.input_chw[0], 1, 4096)?;
+        NasError::check_size("input_chw[1]", self.input_chw[1], 1, 16384)?;
+        NasError::check_size("input_chw[2]", self.input_chw[2], 1, 16384)?;
         for (name, v) in [("input_chw[1]", self.input_chw[1]), ("input_chw[2]", self.input_chw[2])] {
-            if v == 0 || v % 4 != 0 {
+            if v % 4 != 0 {
                 return Err(NasError::InvalidValue {
                     field: name.into(),
                     value: v.to_string(),
