@@ -2,7 +2,9 @@
 
 use crate::compare::{compare, default_budgets, format_table};
 use crate::config::{DEFAULT_CONFIG, ExperimentConfig, Section};
-use crate::hardware::{LutBuildArgs, LutValidateArgs, fmt_tau, lut_build, lut_validate, print_validation, verify};
+use crate::hardware::{
+    LutBuildArgs, LutValidateArgs, fmt_tau, lut_build, lut_show, lut_validate, print_validation, verify,
+};
 use crate::registry::builtin_nb201_table;
 use crate::rundir::LogMode;
 use crate::runner::{RunOptions, default_run_dir, replot, resume, run_new};
@@ -151,9 +153,22 @@ pub enum LutCommand {
         /// A much shorter (less accurate) protocol, for smoke tests.
         #[arg(long)]
         quick: bool,
+        /// Largest change of the machine's speed accepted during the build, as a
+        /// fraction (default 0.04; 0.15 with --quick).
+        #[arg(long)]
+        tolerance: Option<f64>,
+        /// Re-measurements when the machine's speed changed (default 2).
+        #[arg(long, default_value_t = 2)]
+        retries: usize,
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Print what a table holds and how steady the machine was when it was built:
+    /// entries, their spread, calibration, drift and retries, device.
+    Show {
+        /// The table file.
+        lut: PathBuf,
     },
     /// Measure random architectures end to end and compare them with a table.
     Validate {
@@ -245,16 +260,22 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
         Command::List => list(registry)?,
         Command::Bench { steps } => bench(steps)?,
         Command::Lut {
-            command: LutCommand::Build { space, config, threads, batch, out, calibration, quick, quiet },
+            command:
+                LutCommand::Build { space, config, threads, batch, out, calibration, quick, tolerance, retries, quiet },
         } => {
-            let r =
-                lut_build(&LutBuildArgs { space, config, threads, batch, out, calibration, quick, quiet }, registry)?;
+            let args =
+                LutBuildArgs { space, config, threads, batch, out, calibration, quick, tolerance, retries, quiet };
+            let r = lut_build(&args, registry)?;
             if quiet {
+                if let Some(w) = r.table.stability.as_ref().and_then(|s| s.warning(&r.path.display().to_string())) {
+                    eprintln!("WARNING: {w}");
+                }
                 println!("wrote {}", r.path.display());
             } else {
                 println!("{r}");
             }
         }
+        Command::Lut { command: LutCommand::Show { lut } } => print!("{}", lut_show(&lut)?),
         Command::Lut { command: LutCommand::Validate { lut, space, config, samples, seed, out, no_png, quiet } } => {
             let r = lut_validate(
                 &LutValidateArgs { lut, space, config, samples, seed, out, png: !no_png, quiet },

@@ -20,8 +20,8 @@ use anyhow::{Context, Result, bail};
 use latency_lut::lut::build_table;
 use latency_lut::validate::validate_table;
 use latency_lut::{
-    BuildOptions, DeviceFingerprint, FrontMember, LatencyTable, Protocol, SpaceId, ValidationReport, VerifyReport,
-    VerifySource, measure_networks,
+    BuildOptions, DeviceFingerprint, FrontMember, LatencyTable, Protocol, SpaceId, Stability, StabilityOptions,
+    ValidationOptions, ValidationReport, VerifyReport, VerifySource, measure_networks,
 };
 use nas_core::{DynSpace, Registry, SearchSpace, Trial};
 use rand::SeedableRng;
@@ -87,6 +87,10 @@ pub struct LutBuildArgs {
     pub calibration: usize,
     /// A much shorter protocol (smoke tests; less accurate).
     pub quick: bool,
+    /// Largest accepted change of speed (default 0.04, 0.15 with `quick`).
+    pub tolerance: Option<f64>,
+    /// Re-measurements when the speed changed.
+    pub retries: usize,
     /// No progress output.
     pub quiet: bool,
 }
@@ -125,8 +129,118 @@ impl std::fmt::Display for LutBuildReport {
                 100.0 * c.max_rel_residual
             )?;
         }
+        if let Some(st) = &t.stability {
+            write!(f, "{}", stability_lines(st))?;
+            if let Some(w) = st.warning(&self.path.display().to_string()) {
+                writeln!(f, "\nWARNING: {w}\n")?;
+            }
+        }
         write!(f, "wrote {}", self.path.display())
     }
+}
+
+/// The stability record of a table, for people (a line per attempt).
+fn stability_lines(st: &Stability) -> String {
+    let mut out = String::new();
+    for (i, a) in st.attempts.iter().enumerate() {
+        let speeds: Vec<String> = a.round_speeds.iter().map(|s| format!("{:.3}", s)).collect();
+        out.push_str(&format!(
+            "attempt {}{}: drift {:+.1}%, layer round speeds [{}]{}{}: {}\n",
+            i + 1,
+            if i == st.kept { " (kept)" } else { "" },
+            100.0 * a.drift,
+            speeds.join(", "),
+            if a.rounds_remeasured > 0 { format!(" ({} re-measured)", a.rounds_remeasured) } else { String::new() },
+            a.fit_error.map(|e| format!(", fit error {:.1}%", 100.0 * e)).unwrap_or_default(),
+            if a.passed() { "steady".to_string() } else { a.problems.join("; ") }
+        ));
+    }
+    out
+}
+
+/// `hwnas lut show`: what a table holds and how it was measured.
+pub fn lut_show(path: &Path) -> Result<String> {
+    let t = LatencyTable::load(path)?;
+    let mut out = String::new();
+    let w = |out: &mut String, line: String| {
+        out.push_str(&line);
+        out.push('\n');
+    };
+    w(&mut out, format!("table: {}", path.display()));
+    w(&mut out, format!("space: {}", t.space.describe()));
+    let cov = &t.coverage;
+    w(
+        &mut out,
+        format!(
+            "entries: {} layer configurations ({} from {} architectures)",
+            t.len(),
+            if cov.exhaustive { "all" } else { "sampled" },
+            cov.architectures
+        ),
+    );
+    let mut spreads: Vec<f64> = t.entries.iter().map(|e| e.timing.rel_iqr()).filter(|s| s.is_finite()).collect();
+    spreads.sort_by(f64::total_cmp);
+    let sum: f64 = t.entries.iter().map(|e| e.timing.median_ms).sum();
+    if let (Some(lo), Some(hi)) = (spreads.first(), spreads.last()) {
+        let mid = spreads[spreads.len() / 2];
+        w(
+            &mut out,
+            format!(
+                "spread of the entries (IQR / median): median {:.1}%, from {:.1}% to {:.1}%; entries sum to {:.3} ms",
+                100.0 * mid,
+                100.0 * lo,
+                100.0 * hi,
+                sum
+            ),
+        );
+    }
+    match &t.calibration {
+        Some(c) => w(
+            &mut out,
+            format!(
+                "calibration on {} networks: predicted = {:.4} ms + {:.4} x sum of layers (largest fit error {:.1}%)",
+                c.points.len(),
+                c.intercept_ms,
+                c.scale,
+                100.0 * c.max_rel_residual
+            ),
+        ),
+        None => w(&mut out, "calibration: none (predictions are plain sums of layers)".into()),
+    }
+    match &t.stability {
+        Some(st) => {
+            w(
+                &mut out,
+                format!(
+                    "stability: {} after {} attempt(s) (tolerance ±{:.1}%)",
+                    if st.settled() { "steady" } else { "NOT steady" },
+                    st.attempts.len(),
+                    100.0 * st.options.tolerance
+                ),
+            );
+            out.push_str(&stability_lines(st));
+        }
+        None => w(&mut out, "stability: not recorded (built before hwnas recorded it)".into()),
+    }
+    w(&mut out, format!("device: {}", t.device.summary()));
+    let p = &t.protocol;
+    w(
+        &mut out,
+        format!(
+            "protocol: {} rounds, samples of {} ms, {}..{} samples per round, allocator {}",
+            p.rounds, p.sample_ms, p.min_samples, p.max_samples, p.allocator
+        ),
+    );
+    w(&mut out, format!("built: {} (unix time)", t.created_unix));
+    let here = DeviceFingerprint::current(&t.protocol);
+    let diffs = t.device.differences(&here);
+    if !diffs.is_empty() {
+        w(&mut out, format!("measured on another machine or setup: {}", diffs.join("; ")));
+    }
+    if let Some(warn) = t.stability.as_ref().and_then(|s| s.warning(&path.display().to_string())) {
+        w(&mut out, format!("WARNING: {warn}"));
+    }
+    Ok(out)
 }
 
 /// `hwnas lut build`: measures the table and writes it.
@@ -136,7 +250,17 @@ pub fn lut_build(args: &LutBuildArgs, registry: &Registry) -> Result<LutBuildRep
     p.batch = args.batch;
     p.threads = args.threads;
     p.validate()?;
-    let opts = BuildOptions { protocol: p, calibration_networks: args.calibration, ..BuildOptions::default() };
+    // A quick table is a smoke test: its short samples are noisier, so its
+    // checks only catch gross changes of speed.
+    let defaults = if args.quick {
+        StabilityOptions { tolerance: 0.15, max_fit_error: 0.25, max_retries: args.retries }
+    } else {
+        StabilityOptions { max_retries: args.retries, ..StabilityOptions::default() }
+    };
+    let stability = StabilityOptions { tolerance: args.tolerance.unwrap_or(defaults.tolerance), ..defaults };
+    let opts =
+        BuildOptions { protocol: p, calibration_networks: args.calibration, stability, ..BuildOptions::default() };
+    opts.validate()?;
     let id = SpaceId::new(space.name(), space.settings());
     let out = args
         .out
@@ -203,6 +327,9 @@ fn validate_in(space: &DynSpace, table: &LatencyTable, args: &LutValidateArgs) -
     if !diffs.is_empty() {
         eprintln!("warning: the table was measured on another machine or setup: {}", diffs.join("; "));
     }
+    if let Some(w) = table.stability.as_ref().and_then(|s| s.warning(&args.lut.display().to_string())) {
+        eprintln!("WARNING: {w}");
+    }
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut archs = Vec::with_capacity(args.samples);
     let mut seen = std::collections::HashSet::new();
@@ -219,7 +346,8 @@ fn validate_in(space: &DynSpace, table: &LatencyTable, args: &LutValidateArgs) -
         eprintln!("measuring {} random {} architectures end to end", archs.len(), space.name());
     }
     let display = ProgressDisplay::new(archs.len() * table.protocol.rounds, args.quiet);
-    let report = validate_table(space, trainable, table, &archs, &table.protocol, &display)?;
+    let report =
+        validate_table(space, trainable, table, &archs, &table.protocol, &ValidationOptions::default(), &display)?;
     display.finish();
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args.lut.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "lut".into());
@@ -281,6 +409,29 @@ pub fn print_validation(r: &ValidationReport) {
     println!("  within ±10%: {:5.1}%", 100.0 * r.within_10pct);
     println!("  MAPE {:.2}%, bias {:+.2}%, largest error {:.2}%", r.mape_pct, r.bias_pct, r.max_abs_error_pct);
     println!("  Kendall tau {}", fmt_tau(r.kendall_tau));
+    if let (Some(speed), Some(w10), Some(w5)) =
+        (r.speed_vs_build, r.within_10pct_speed_adjusted, r.within_5pct_speed_adjusted)
+    {
+        println!(
+            "  the machine runs {:.1}% {} now than when the table was built (its calibration networks, measured \
+             again); with the predictions scaled by that: {:.1}% within ±10%, {:.1}% within ±5%",
+            100.0 * speed.abs(),
+            if speed <= 0.0 { "faster" } else { "slower" },
+            100.0 * w10,
+            100.0 * w5
+        );
+    }
+    if r.repeats > 0 {
+        println!(
+            "  reliability: {} architectures measured again at the end moved by {:.1}% (median; drift {:+.1}%)",
+            r.repeats,
+            100.0 * r.repeat_spread,
+            100.0 * r.repeat_drift
+        );
+    }
+    if let Some(why) = r.inconclusive_reason() {
+        println!("  {why}");
+    }
     if !r.residual_pairs.is_empty() {
         println!(
             "  residual (measured - predicted) by consecutive layer pair (in-sample R^2 {:.2}; pairs that always \
@@ -330,6 +481,9 @@ pub fn verify_front_of(
     let front = crate::hv::front_of(problem, trials);
     if front.is_empty() {
         bail!("the run has no feasible trial, so no front to verify");
+    }
+    if let Some(w) = &latency.warning {
+        eprintln!("WARNING: {w}");
     }
     if !quiet {
         eprintln!("re-measuring the {} front members end to end ({})", front.len(), latency.source);

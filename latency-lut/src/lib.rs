@@ -66,6 +66,7 @@
 //! batch) or reported (device, threads) when used elsewhere.
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod energy;
 pub mod error;
 pub mod fingerprint;
@@ -73,6 +74,7 @@ pub mod lut;
 pub mod measure;
 pub mod measured;
 pub mod settings;
+pub mod stability;
 pub mod systolic;
 pub mod validate;
 pub mod verify;
@@ -82,10 +84,11 @@ pub use error::{LutError, Result};
 pub use fingerprint::DeviceFingerprint;
 pub use lut::{BuildOptions, Calibration, CoverageOptions, LatencyTable, LutEntry, LutLatency, SpaceId, build_table};
 pub use measure::{Protocol, Timing};
-pub use measured::{MeasuredLatency, measure_network, measure_networks};
+pub use measured::{MeasuredLatency, measure_network, measure_network_rounds, measure_networks};
 pub use settings::{EnergySettings, LutSettings, MeasuredSettings};
+pub use stability::{Stability, StabilityOptions};
 pub use systolic::{Dataflow, SystolicArray, SystolicConfig};
-pub use validate::{ValidationReport, validate_table};
+pub use validate::{ValidationOptions, ValidationReport, validate_table};
 pub use verify::{FrontMember, VerifiedPoint, VerifyReport, VerifySource, verify_front};
 
 #[cfg(test)]

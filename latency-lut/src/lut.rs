@@ -39,6 +39,7 @@
 //!   "protocol": { "threads": 1, ... },
 //!   "coverage": { ... },
 //!   "calibration": { "intercept_ms": ..., "scale": ..., "points": [...] },
+//!   "stability": { "attempts": [ { "drift": ..., "round_speeds": [...], ... } ], "kept": 0, ... },
 //!   "entries": [ { "key": "conv2d 16->16 k3 s1 p1 d1 g1 32x32", "layer": {...},
 //!                  "example": "stage1.cell0.edge0.conv", "median_ms": ..., ... }, ... ]
 //! }
@@ -51,12 +52,11 @@
 //! positive; [`LatencyTable::check`] then refuses a table of another space (or
 //! space configuration) or batch size.
 
+pub use crate::build::{BuildOptions, build_table};
 use crate::error::{LutError, Result};
 use crate::fingerprint::DeviceFingerprint;
-use crate::measure::{LayerRunner, Protocol, RoundSamples, Timing, layer_key, round_to, time_round};
-use crate::measured::{WEIGHT_SEED, exclusive, measure_networks};
-use nas_core::progress::{ProgressSink, TaskProgress};
-use nas_core::train::{DynTrainable, init_seeded};
+use crate::measure::{Protocol, Timing, layer_key, round_to};
+use crate::stability::Stability;
 use nas_core::{CostModel, LayerSpec, Metric, MetricMap, NamedLayer, NasError, NetworkSpec, ToNetworkSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -209,6 +209,10 @@ pub struct LatencyTable {
     pub coverage: Coverage,
     /// Per-network correction, when fitted.
     pub calibration: Option<Calibration>,
+    /// How steady the machine was during the build (absent in tables built
+    /// before it was recorded).
+    #[serde(default)]
+    pub stability: Option<Stability>,
     /// The entries, in a fixed order.
     pub entries: Vec<LutEntry>,
     #[serde(skip)]
@@ -325,6 +329,7 @@ impl LatencyTable {
             protocol,
             coverage,
             calibration,
+            stability: None,
             entries,
             index: HashMap::default(),
             source: None,
@@ -610,161 +615,4 @@ pub fn distinct_layers<S: ToNetworkSpec>(space: &S, opts: &CoverageOptions) -> L
         quiet = if add(space.network_spec(&arch)) { 0 } else { quiet + 1 };
     }
     LayerSet { layers, exhaustive: false, architectures: n }
-}
-
-/// Settings of [`build_table`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BuildOptions {
-    /// The timing protocol (batch and threads included).
-    pub protocol: Protocol,
-    /// Networks measured end to end to fit the calibration (0 = none; default 8).
-    pub calibration_networks: usize,
-    /// How the layer set is found.
-    pub coverage: CoverageOptions,
-    /// Seed of the choice of calibration networks.
-    pub seed: u64,
-}
-
-impl Default for BuildOptions {
-    fn default() -> Self {
-        BuildOptions {
-            protocol: Protocol::default(),
-            calibration_networks: 8,
-            coverage: CoverageOptions::default(),
-            seed: 0,
-        }
-    }
-}
-
-/// Measures every distinct layer of `space` (see [`distinct_layers`]) with the
-/// protocol of `opts`, round-robin over the table for `protocol.rounds` rounds,
-/// then fits the calibration on `opts.calibration_networks` networks measured end
-/// to end (the networks built by `trainable`, needed when there is a
-/// calibration). `progress` hears after each timed item.
-pub fn build_table<S: ToNetworkSpec>(
-    space: &S,
-    trainable: Option<&dyn DynTrainable<S::Arch>>,
-    id: SpaceId,
-    opts: &BuildOptions,
-    progress: &dyn ProgressSink,
-) -> Result<LatencyTable> {
-    let p = &opts.protocol;
-    p.validate()?;
-    let set = distinct_layers(space, &opts.coverage);
-    let n = set.layers.len();
-    let total = n * p.rounds + opts.calibration_networks;
-    let entries = exclusive(|| {
-        p.install(|| -> Result<Vec<LutEntry>> {
-            let device = p.backend.device();
-            let mut runners = Vec::with_capacity(n);
-            for l in &set.layers {
-                let mut built = None;
-                // Seeded and under nas-core's initialisation lock, so that building
-                // layers never disturbs concurrent seeded training.
-                init_seeded(WEIGHT_SEED, &device, || {
-                    built = Some(LayerRunner::new(&l.spec, p.batch, &device));
-                    burn::nn::Identity::new()
-                });
-                runners.push(built.ok_or_else(|| LutError::Backend("layer construction did not run".into()))??);
-            }
-            let mut rounds: Vec<Vec<RoundSamples>> = vec![Vec::with_capacity(p.rounds); n];
-            for r in 0..p.rounds {
-                for (i, runner) in runners.iter_mut().enumerate() {
-                    rounds[i].push(time_round(p, || runner.run()));
-                    let stage = format!("layers (round {}/{})", r + 1, p.rounds);
-                    progress.update(&TaskProgress {
-                        stage: &stage,
-                        done: r * n + i + 1,
-                        total,
-                        message: &layer_key(&set.layers[i].spec),
-                    });
-                }
-            }
-            Ok(set
-                .layers
-                .iter()
-                .zip(rounds)
-                .map(|(l, rs)| {
-                    let samples: Vec<f64> = rs.iter().flat_map(|r| r.samples.iter().copied()).collect();
-                    let cps = rs.last().map_or(1, |r| r.calls_per_sample);
-                    let warm = rs.iter().map(|r| r.warmup).sum();
-                    let pre = rs.iter().map(|r| r.preempted).sum();
-                    LutEntry {
-                        key: layer_key(&l.spec),
-                        layer: l.spec,
-                        example: l.name.clone(),
-                        timing: Timing::from_samples(&samples, cps, warm, pre),
-                    }
-                })
-                .collect())
-        })
-    })??;
-    let coverage = Coverage { exhaustive: set.exhaustive, architectures: set.architectures, distinct_layers: n };
-    let device = DeviceFingerprint::current(p);
-    let mut table = LatencyTable::new(id, p.batch, device, p.clone(), coverage, None, entries)?;
-    if opts.calibration_networks > 0 {
-        let trainable = trainable.ok_or_else(|| {
-            LutError::Backend(format!(
-                "the calibration measures networks end to end, but space `{}` builds no burn network; \
-                 build with --calibration 0",
-                space.name()
-            ))
-        })?;
-        let picked = calibration_archs(space, &table, opts.calibration_networks, opts.seed)?;
-        let archs: Vec<S::Arch> = picked.iter().map(|(a, _)| a.clone()).collect();
-        let k = archs.len();
-        let calibration = |t: &TaskProgress<'_>| {
-            progress.update(&TaskProgress {
-                stage: "calibration",
-                done: n * p.rounds + t.done * k / t.total.max(1),
-                total,
-                message: t.message,
-            })
-        };
-        let timings = measure_networks(trainable, &archs, p, &calibration)?;
-        let points = picked
-            .iter()
-            .zip(timings)
-            .map(|((arch, layers_ms), t)| CalibrationPoint {
-                arch: nas_core::Architecture::notation(arch),
-                layers_ms: round_to(*layers_ms, 1e-6),
-                measured_ms: t.median_ms,
-                measured_iqr_ms: t.iqr_ms,
-            })
-            .collect();
-        table.calibration = Calibration::fit(points);
-    }
-    Ok(table)
-}
-
-/// `k` architectures whose layer sums spread evenly over the range of a sample
-/// of the space (so the fit sees small and large networks alike).
-fn calibration_archs<S: ToNetworkSpec>(
-    space: &S,
-    table: &LatencyTable,
-    k: usize,
-    seed: u64,
-) -> Result<Vec<(S::Arch, f64)>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xca11_b4a7);
-    let mut pool: Vec<(S::Arch, f64)> = Vec::new();
-    let mut seen = HashSet::new();
-    for _ in 0..(64 * k).max(256) {
-        let a = space.sample(&mut rng);
-        if seen.insert(nas_core::Architecture::id(&a)) {
-            let s = table.layers_ms(&space.network_spec(&a))?;
-            pool.push((a, s));
-        }
-    }
-    pool.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let m = pool.len();
-    let mut picked = Vec::with_capacity(k);
-    let mut used = HashSet::new();
-    for j in 0..k.min(m) {
-        let idx = if k == 1 { m / 2 } else { j * (m - 1) / (k - 1) };
-        if used.insert(idx) {
-            picked.push(pool[idx].clone());
-        }
-    }
-    Ok(picked)
 }

@@ -229,6 +229,18 @@ impl Timing {
         }
     }
 
+    /// Pools the samples of several rounds of one item into one timing.
+    pub fn pool(rounds: &[RoundSamples]) -> Self {
+        let samples: Vec<f64> = rounds.iter().flat_map(|r| r.samples.iter().copied()).collect();
+        let cps = rounds.last().map_or(1, |r| r.calls_per_sample);
+        Timing::from_samples(
+            &samples,
+            cps,
+            rounds.iter().map(|r| r.warmup).sum(),
+            rounds.iter().map(|r| r.preempted).sum(),
+        )
+    }
+
     /// Relative spread: IQR / median.
     pub fn rel_iqr(&self) -> f64 {
         if self.median_ms > 0.0 { self.iqr_ms / self.median_ms } else { f64::INFINITY }
@@ -271,6 +283,24 @@ pub struct RoundSamples {
     pub warmup: usize,
     /// Samples during which the thread was preempted (their waiting time was subtracted).
     pub preempted: usize,
+}
+
+impl RoundSamples {
+    /// The median per-call time of this round (0 when it has no samples).
+    pub fn median(&self) -> f64 {
+        let mut s: Vec<f64> = self.samples.iter().copied().filter(|v| v.is_finite()).collect();
+        s.sort_by(f64::total_cmp);
+        quantile(&s, 0.5)
+    }
+
+    /// The round with every sample multiplied by `factor` (an injected change
+    /// of speed, see [`crate::stability::Slowdown`]).
+    pub fn scaled(mut self, factor: f64) -> Self {
+        if factor != 1.0 {
+            self.samples.iter_mut().for_each(|s| *s *= factor);
+        }
+        self
+    }
 }
 
 /// Times `f` (one call = one forward pass) with the protocol's warm-up, sampling

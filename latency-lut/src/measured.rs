@@ -12,7 +12,7 @@
 //! evaluations running in parallel in a search do not disturb each other's timings.
 
 use crate::error::{LutError, Result};
-use crate::measure::{Protocol, Timing, time_round};
+use crate::measure::{Protocol, RoundSamples, Timing, time_round};
 use burn::tensor::{Distribution, Tensor};
 use nas_core::progress::{ProgressSink, TaskProgress};
 use nas_core::train::DynTrainable;
@@ -76,6 +76,21 @@ pub fn measure_networks<A: Sync>(
     p: &Protocol,
     progress: &dyn ProgressSink,
 ) -> Result<Vec<Timing>> {
+    let rounds = measure_network_rounds(space, archs, p, progress, &|_| 1.0)?;
+    Ok(rounds.iter().map(|rs| Timing::pool(rs)).collect())
+}
+
+/// [`measure_networks`], returning each network's rounds unpooled (to compare
+/// rounds, or the same networks measured at two times). Every sample of round
+/// `r` is multiplied by `factor(r)` (1 on a real machine; tests inject a change
+/// of speed with it).
+pub fn measure_network_rounds<A: Sync>(
+    space: &dyn DynTrainable<A>,
+    archs: &[A],
+    p: &Protocol,
+    progress: &dyn ProgressSink,
+    factor: &(dyn Fn(usize) -> f64 + Sync),
+) -> Result<Vec<Vec<RoundSamples>>> {
     p.validate()?;
     exclusive(|| {
         p.install(|| {
@@ -84,11 +99,12 @@ pub fn measure_networks<A: Sync>(
             let x = Tensor::<4>::random([p.batch, c, h, w], Distribution::Normal(0.0, 1.0), &device);
             let models: Vec<Box<dyn nas_core::train::Forward>> =
                 archs.iter().map(|a| space.build_forward(a, &device, WEIGHT_SEED)).collect();
-            let mut rounds: Vec<Vec<crate::measure::RoundSamples>> = vec![Vec::with_capacity(p.rounds); archs.len()];
+            let mut rounds: Vec<Vec<RoundSamples>> = vec![Vec::with_capacity(p.rounds); archs.len()];
             let total = archs.len() * p.rounds;
             for r in 0..p.rounds {
+                let f = factor(r);
                 for (i, model) in models.iter().enumerate() {
-                    rounds[i].push(time_round(p, || drop(model.forward(x.clone()))));
+                    rounds[i].push(time_round(p, || drop(model.forward(x.clone()))).scaled(f));
                     let round = format!("round {}/{}", r + 1, p.rounds);
                     progress.update(&TaskProgress {
                         stage: "end to end",
@@ -99,18 +115,6 @@ pub fn measure_networks<A: Sync>(
                 }
             }
             rounds
-                .into_iter()
-                .map(|rs| {
-                    let samples: Vec<f64> = rs.iter().flat_map(|r| r.samples.iter().copied()).collect();
-                    let cps = rs.last().map_or(1, |r| r.calls_per_sample);
-                    Timing::from_samples(
-                        &samples,
-                        cps,
-                        rs.iter().map(|r| r.warmup).sum(),
-                        rs.iter().map(|r| r.preempted).sum(),
-                    )
-                })
-                .collect()
         })
     })
 }

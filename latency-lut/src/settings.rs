@@ -85,6 +85,9 @@ pub fn load_lut_for(
             diffs.join("; ")
         ));
     }
+    if let Some(w) = table.stability.as_ref().and_then(|s| s.warning(&path.display().to_string())) {
+        warnings.push(w);
+    }
     Ok((Arc::new(table), warnings))
 }
 

@@ -2,10 +2,13 @@
 //! tables. Timing assertions are deliberately loose (a shared CI machine); timing
 //! quality is what `hwnas lut validate` and the benchmarks measure.
 
+use crate::build::build_table_with;
 use crate::error::LutError;
 use crate::lut::{BuildOptions, CoverageOptions, LatencyTable, LutLatency, SpaceId, build_table, distinct_layers};
 use crate::measure::{Protocol, measure_layer};
 use crate::measured::measure_network;
+use crate::stability::{Stability, StabilityOptions, Stage};
+use crate::validate::{ValidationOptions, validate_table_with};
 use nas_core::{CostModel, LayerSpec, Metric, NetworkSpec, SearchSpace, ToNetworkSpec};
 use rand::SeedableRng;
 use search_spaces::darts::{DartsConfig, DartsSpace};
@@ -20,7 +23,13 @@ fn tiny_nb201() -> (Nb201Space, SpaceId) {
 }
 
 fn quick() -> BuildOptions {
-    BuildOptions { protocol: Protocol::quick(), calibration_networks: 3, ..BuildOptions::default() }
+    // One attempt: the shared table is built once, whatever the machine does.
+    BuildOptions {
+        protocol: Protocol::quick(),
+        calibration_networks: 3,
+        stability: StabilityOptions { max_retries: 0, ..StabilityOptions::default() },
+        ..BuildOptions::default()
+    }
 }
 
 /// One tiny NB201 table shared by the tests (built once; builds are serialised).
@@ -35,7 +44,14 @@ fn table() -> &'static LatencyTable {
         };
         let t = build_table(&space, Some(&space), id, &quick(), &progress).expect("builds");
         let calls = calls.into_inner();
-        assert_eq!(calls, t.len() * quick().protocol.rounds + 3 * quick().protocol.rounds, "one call per timed item");
+        // Layers once (one round: nothing to re-measure), calibration networks at the start and the end.
+        assert_eq!(
+            calls,
+            t.len() * quick().protocol.rounds + 2 * 3 * quick().protocol.rounds,
+            "one call per timed item"
+        );
+        let st = t.stability.as_ref().expect("stability recorded");
+        assert_eq!(st.attempts.len(), 1);
         t
     })
 }
@@ -200,4 +216,87 @@ fn darts_tables_build_by_sampling_and_price_its_networks() {
     }
     let g = space.sample(&mut rng);
     assert!(measure_network(&space, &g, &Protocol::quick()).expect("measures").median_ms > 0.0);
+}
+
+/// Options for the drift tests: three rounds (so rounds can be compared), a
+/// tolerance far above a shared machine's noise and far below the injected 2x.
+fn drift_opts() -> BuildOptions {
+    BuildOptions {
+        protocol: Protocol { rounds: 3, ..Protocol::quick() },
+        calibration_networks: 3,
+        stability: StabilityOptions { tolerance: 0.3, max_fit_error: 10.0, max_retries: 2 },
+        ..BuildOptions::default()
+    }
+}
+
+fn drifting_build(slowdown: impl Fn(Stage) -> f64 + Sync) -> Stability {
+    let (space, id) = tiny_nb201();
+    let t = build_table_with(&space, Some(&space), id, &drift_opts(), &nas_core::progress::NoProgress, &slowdown)
+        .expect("builds");
+    t.stability.expect("recorded")
+}
+
+#[test]
+fn a_slowdown_in_the_middle_of_a_build_is_detected_and_the_build_measured_again() {
+    // The machine halves its speed from the second layer round of the first
+    // attempt on, through the calibration networks at its end.
+    let st = drifting_build(|s| match s {
+        Stage::Layers { attempt: 0, round } if round >= 1 => 2.0,
+        Stage::CalibrationEnd { attempt: 0 } => 2.0,
+        _ => 1.0,
+    });
+    let first = &st.attempts[0];
+    assert!(!first.passed(), "{first:?}");
+    // An injected +100%; the tiny networks are noisy on a shared machine, so only "well above the tolerance".
+    assert!(first.drift > 0.3, "drift of the calibration networks: {first:?}");
+    assert!(first.problems.iter().any(|p| p.contains("between the calibration networks")), "{first:?}");
+    // Rounds 1 and 2 ran at twice the time of round 0: the round check re-measured.
+    assert!(first.rounds_remeasured >= 1, "{first:?}");
+    assert!(st.attempts.len() >= 2, "measured again: {st:?}");
+    assert_ne!(st.kept, 0, "the drifting attempt is not kept: {st:?}");
+}
+
+#[test]
+fn a_single_slow_layer_round_is_measured_again_without_a_retry() {
+    let st = drifting_build(|s| if s == (Stage::Layers { attempt: 0, round: 1 }) { 2.0 } else { 1.0 });
+    let first = &st.attempts[0];
+    assert!(first.rounds_remeasured >= 1, "{first:?}");
+    // After re-measuring round 1 (counted on as round 3, not slowed) the rounds agree.
+    assert!(first.round_spread() <= 0.3, "{first:?}");
+}
+
+#[test]
+fn a_build_that_never_settles_says_so_in_the_file() {
+    let st = drifting_build(|s| if matches!(s, Stage::CalibrationEnd { .. }) { 2.0 } else { 1.0 });
+    assert_eq!(st.attempts.len(), 3, "every retry used: {st:?}");
+    assert!(!st.settled());
+    let w = st.warning("t.json").expect("a warning");
+    assert!(w.contains("t.json") && w.contains("3 attempt"), "{w}");
+    // The record survives the file.
+    let (space, id) = tiny_nb201();
+    let mut t = table().clone();
+    t.stability = Some(st.clone());
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("t.json");
+    t.save(&p).expect("save");
+    let back = LatencyTable::load(&p).expect("load");
+    assert_eq!(back.stability, Some(st));
+    back.check(&id, 1).expect("same space");
+    let _ = space;
+}
+
+#[test]
+fn a_validation_whose_reference_moves_is_inconclusive() {
+    let (space, _) = tiny_nb201();
+    let t = table();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let archs: Vec<Nb201Arch> = (0..6).map(|_| space.sample(&mut rng)).collect();
+    let opts = ValidationOptions { tolerance: 0.3, ..ValidationOptions::default() };
+    let slow_repeat = |s: Stage| if s == Stage::ValidationRepeat { 2.0 } else { 1.0 };
+    let p = Protocol::quick();
+    let r = validate_table_with(&space, &space, t, &archs, &p, &opts, &nas_core::progress::NoProgress, &slow_repeat)
+        .expect("validates");
+    assert_eq!(r.repeats, 5, "max(5, 10% of 6)");
+    assert!(!r.conclusive && r.repeat_drift > 0.3, "{r:?}");
+    assert!(r.inconclusive_reason().expect("a reason").contains("INCONCLUSIVE"));
 }

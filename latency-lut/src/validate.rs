@@ -20,8 +20,9 @@
 
 use crate::error::Result;
 use crate::lut::LatencyTable;
-use crate::measure::Protocol;
-use crate::measured::measure_networks;
+use crate::measure::{Protocol, Timing};
+use crate::measured::measure_network_rounds;
+use crate::stability::{NoSlowdown, Slowdown, Stage, drift, repeat_spread};
 use nas_core::train::DynTrainable;
 use nas_core::{Architecture, LayerSpec, NetworkSpec, OpKind, ToNetworkSpec};
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,91 @@ pub struct ValidationReport {
     pub residual_r2: f64,
     /// The compared architectures.
     pub points: Vec<ValidationPoint>,
+    /// Architectures measured a second time at the end of the validation.
+    #[serde(default)]
+    pub repeats: usize,
+    /// Median relative difference between the two measurements of the repeated
+    /// architectures: how far the reference itself moved.
+    #[serde(default)]
+    pub repeat_spread: f64,
+    /// Median of second / first measurement, minus one (positive: the machine
+    /// was slower at the end).
+    #[serde(default)]
+    pub repeat_drift: f64,
+    /// Whether the reference held still (repeat spread and drift within the
+    /// tolerance); when not, the figures above say nothing about the table.
+    #[serde(default = "yes")]
+    pub conclusive: bool,
+    /// The tolerance of that check.
+    #[serde(default)]
+    pub repeat_tolerance: f64,
+    /// The machine's speed now against during the build: the table's
+    /// calibration networks, measured again among the validated ones, median
+    /// of now / then minus one (negative: faster now). `None` without a
+    /// calibration.
+    #[serde(default)]
+    pub speed_vs_build: Option<f64>,
+    /// Share within ±10% once the predictions are scaled by the machine's
+    /// speed now against during the build: the table's own quality, apart from
+    /// the machine's change of speed since it was built.
+    #[serde(default)]
+    pub within_10pct_speed_adjusted: Option<f64>,
+    /// The same for ±5%.
+    #[serde(default)]
+    pub within_5pct_speed_adjusted: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How a validation checks its own reliability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidationOptions {
+    /// Share of the architectures measured again at the end (default 0.1).
+    pub repeat_fraction: f64,
+    /// Fewest architectures measured again (default 5).
+    pub min_repeats: usize,
+    /// Largest accepted repeat spread or drift, as a fraction (default 0.04).
+    pub tolerance: f64,
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        ValidationOptions { repeat_fraction: 0.1, min_repeats: 5, tolerance: 0.04 }
+    }
+}
+
+impl ValidationOptions {
+    /// Indices of the architectures to repeat out of `n`: evenly spaced.
+    pub fn repeated(&self, n: usize) -> Vec<usize> {
+        let want = ((n as f64 * self.repeat_fraction).ceil() as usize).max(self.min_repeats).min(n);
+        if want == 0 {
+            return Vec::new();
+        }
+        let mut idx: Vec<usize> = (0..want).map(|j| j * n / want).collect();
+        idx.dedup();
+        idx
+    }
+}
+
+impl ValidationReport {
+    /// The sentence to print when the validation is inconclusive.
+    pub fn inconclusive_reason(&self) -> Option<String> {
+        if self.conclusive {
+            return None;
+        }
+        Some(format!(
+            "INCONCLUSIVE: {} architectures measured again at the end moved by {:.1}% (median; drift {:+.1}%, \
+             tolerance {:.1}%): the machine's speed changed during the validation, so these figures say nothing \
+             about the table. Run `hwnas lut validate` again when the machine is quiet",
+            self.repeats,
+            100.0 * self.repeat_spread,
+            100.0 * self.repeat_drift,
+            100.0 * self.repeat_tolerance
+        ))
+    }
 }
 
 /// The coarse kind of a layer used to name pairs: `conv3x3`, `dwconv3x3`,
@@ -193,25 +279,66 @@ pub fn summarize(points: Vec<ValidationPoint>, nets: &[NetworkSpec]) -> Validati
         residual_pairs,
         residual_r2,
         points,
+        repeats: 0,
+        repeat_spread: 0.0,
+        repeat_drift: 0.0,
+        conclusive: true,
+        repeat_tolerance: 0.0,
+        speed_vs_build: None,
+        within_10pct_speed_adjusted: None,
+        within_5pct_speed_adjusted: None,
     }
 }
 
 /// Measures each of `archs` end to end with `protocol` (interleaved, see
 /// [`measure_networks`]) and compares the table's predictions with the
-/// measurements. The table must cover every layer.
+/// measurements; then measures a subset again (see [`ValidationOptions`]) to
+/// say whether the reference held still. The table must cover every layer.
 pub fn validate_table<S: ToNetworkSpec>(
     space: &S,
     trainable: &dyn DynTrainable<S::Arch>,
     table: &LatencyTable,
     archs: &[S::Arch],
     protocol: &Protocol,
+    opts: &ValidationOptions,
     progress: &dyn nas_core::progress::ProgressSink,
+) -> Result<ValidationReport> {
+    validate_table_with(space, trainable, table, archs, protocol, opts, progress, &NoSlowdown)
+}
+
+/// [`validate_table`] with a change of speed injected into chosen stages (tests).
+#[allow(clippy::too_many_arguments)]
+pub fn validate_table_with<S: ToNetworkSpec>(
+    space: &S,
+    trainable: &dyn DynTrainable<S::Arch>,
+    table: &LatencyTable,
+    archs: &[S::Arch],
+    protocol: &Protocol,
+    opts: &ValidationOptions,
+    progress: &dyn nas_core::progress::ProgressSink,
+    slowdown: &dyn Slowdown,
 ) -> Result<ValidationReport> {
     let nets: Vec<NetworkSpec> = archs.iter().map(|a| space.network_spec(a)).collect();
     let sums = nets.iter().map(|n| table.layers_ms(n)).collect::<Result<Vec<f64>>>()?;
-    let timings = measure_networks(trainable, archs, protocol, progress)?;
+    // The table's calibration networks are measured too, interleaved with the
+    // others: against their times in the table they give the machine's speed
+    // now against during the build.
+    let calibration: Vec<(S::Arch, f64)> = table
+        .calibration
+        .iter()
+        .flat_map(|c| &c.points)
+        .filter_map(|p| space.parse(&p.arch).ok().map(|a| (a, p.measured_ms)))
+        .collect();
+    let mut all: Vec<S::Arch> = archs.to_vec();
+    all.extend(calibration.iter().map(|(a, _)| a.clone()));
+    let main = slowdown.factor(Stage::Validation);
+    let mut timings: Vec<Timing> = measure_network_rounds(trainable, &all, protocol, progress, &|_| main)?
+        .iter()
+        .map(|rs| Timing::pool(rs))
+        .collect();
+    let calibration_now: Vec<f64> = timings.split_off(archs.len()).iter().map(|t| t.median_ms).collect();
     let mut points = Vec::with_capacity(archs.len());
-    for ((arch, t), layers_ms) in archs.iter().zip(timings).zip(sums) {
+    for ((arch, t), layers_ms) in archs.iter().zip(&timings).zip(sums) {
         points.push(ValidationPoint {
             arch: arch.notation(),
             predicted_ms: table.predict(layers_ms),
@@ -220,7 +347,40 @@ pub fn validate_table<S: ToNetworkSpec>(
             measured_iqr_ms: t.iqr_ms,
         });
     }
-    Ok(summarize(points, &nets))
+    let mut report = summarize(points, &nets);
+    if !calibration.is_empty() {
+        let then: Vec<f64> = calibration.iter().map(|(_, ms)| *ms).collect();
+        let speed = drift(&then, &calibration_now);
+        let share = |tol: f64| {
+            let n = report.points.len().max(1) as f64;
+            report
+                .points
+                .iter()
+                .filter(|p| ((p.predicted_ms * (1.0 + speed)) / p.measured_ms - 1.0).abs() <= tol)
+                .count() as f64
+                / n
+        };
+        report.speed_vs_build = Some(speed);
+        report.within_10pct_speed_adjusted = Some(share(0.10));
+        report.within_5pct_speed_adjusted = Some(share(0.05));
+    }
+    let picked = opts.repeated(archs.len());
+    let again: Vec<S::Arch> = picked.iter().map(|&i| archs[i].clone()).collect();
+    let factor = slowdown.factor(Stage::ValidationRepeat);
+    let repeat_progress = |t: &nas_core::progress::TaskProgress<'_>| {
+        progress.update(&nas_core::progress::TaskProgress { stage: "repeat", ..*t })
+    };
+    let second: Vec<f64> = measure_network_rounds(trainable, &again, protocol, &repeat_progress, &|_| factor)?
+        .iter()
+        .map(|rs| Timing::pool(rs).median_ms)
+        .collect();
+    let first: Vec<f64> = picked.iter().map(|&i| timings[i].median_ms).collect();
+    report.repeats = picked.len();
+    report.repeat_spread = repeat_spread(&first, &second);
+    report.repeat_drift = drift(&first, &second);
+    report.repeat_tolerance = opts.tolerance;
+    report.conclusive = report.repeat_spread <= opts.tolerance && report.repeat_drift.abs() <= opts.tolerance;
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@ pub struct VerifySource {
     /// Whether the predictions are of this machine (tables, measurements) rather
     /// than of another device (systolic model): only then are errors meaningful.
     pub same_machine: bool,
+    /// Why the latencies under verification may be off before anything is
+    /// measured (a table built while the machine was not steady).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl VerifySource {
@@ -29,16 +33,21 @@ impl VerifySource {
         match source {
             LatencySource::ThisMachine { source, lut: Some(path), .. } => {
                 let t = LatencyTable::load(path).map_err(|e| e.to_string())?;
-                Ok(VerifySource { source: source.clone(), protocol: t.protocol, same_machine: true })
+                let warning = t.stability.as_ref().and_then(|s| s.warning(&path.display().to_string()));
+                Ok(VerifySource { source: source.clone(), protocol: t.protocol, same_machine: true, warning })
             }
             LatencySource::ThisMachine { source, batch, threads, lut: None } => Ok(VerifySource {
                 source: source.clone(),
                 protocol: Protocol { batch: *batch, threads: *threads, ..Protocol::default() },
                 same_machine: true,
+                warning: None,
             }),
-            LatencySource::Modelled { source } => {
-                Ok(VerifySource { source: source.clone(), protocol: Protocol::default(), same_machine: false })
-            }
+            LatencySource::Modelled { source } => Ok(VerifySource {
+                source: source.clone(),
+                protocol: Protocol::default(),
+                same_machine: false,
+                warning: None,
+            }),
             LatencySource::Elsewhere { reason } => Err(format!(
                 "{reason}. `hwnas verify` checks runs that used a latency table (kind = \"lut\"), a model (kind = \
                  \"systolic\") or measurements"
@@ -188,7 +197,8 @@ mod tests {
             vec!["latency_ms <= 5".parse().expect("constraint")],
         );
         let front = [member(0, 90.0, 1.0), member(1, 92.0, 2.0), member(2, 94.0, 4.0)];
-        let source = VerifySource { source: "test".into(), protocol: Protocol::default(), same_machine: true };
+        let source =
+            VerifySource { source: "test".into(), protocol: Protocol::default(), same_machine: true, warning: None };
         // Trial 1 measures 4.5 ms: now slower than trial 2 (4.2 ms) at lower accuracy.
         let r = verify_front(&problem, source.clone(), &front, &[1.0, 4.5, 4.2]).expect("verifies");
         assert_eq!(r.points[1].dominated_by, vec![2]);

@@ -109,6 +109,25 @@ fn lut_build_validate_constrained_search_and_verify() {
     assert!(points.iter().all(|p| p["measured_ms"].as_f64().is_some_and(|m| m > 0.0)));
     assert!(run.join("verify.svg").exists());
 
+    // A table whose build recorded that the machine did not hold still: `lut
+    // show`, `lut validate`, a search and `verify` all say so.
+    let mut t = LatencyTable::load(&lut).expect("load");
+    let mut st = t.stability.clone().expect("stability recorded");
+    for a in &mut st.attempts {
+        a.drift = 0.31;
+        a.problems = vec!["its speed changed by +31.0% between the calibration networks".into()];
+    }
+    t.stability = Some(st);
+    t.save(&lut).expect("save");
+    let text = ok(&hwnas(&["lut", "show", lut_s]));
+    assert!(text.contains("NOT steady") && text.contains("+31.0%") && text.contains("WARNING"), "{text}");
+    let text = ok(&hwnas(&["lut", "validate", lut_s, "--samples", "2", "--no-png", "-q"]));
+    assert!(text.contains("WARNING") && text.contains("not steady"), "{text}");
+    let text = ok(&hwnas(&["run", cfg_s, "--out", tmp.path().join("run2").to_str().expect("utf8"), "--quiet"]));
+    assert!(text.contains("not steady") && text.contains("+31.0%"), "{text}");
+    let text = ok(&hwnas(&["verify", run_s]));
+    assert!(text.contains("WARNING") && text.contains("not steady"), "{text}");
+
     // The same table for a C = 8 space is refused before the search starts.
     std::fs::write(&cfg, search_config(8, &lut, 1.0)).expect("write");
     let out = hwnas(&["run", cfg_s, "--out", tmp.path().join("run8").to_str().expect("utf8"), "--quiet"]);
