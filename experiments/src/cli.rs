@@ -83,6 +83,12 @@ pub enum Command {
         /// Comma-separated strategies.
         #[arg(long, default_value = "random,evolution,nsga2", value_delimiter = ',')]
         strategies: Vec<String>,
+        /// Comma-separated multi-fidelity schedulers to cross with the strategies:
+        /// `config` (the config's own, default), `none`, `asha`, `hyperband`,
+        /// `successive_halving` (the rungs come from the config's [scheduler]).
+        /// With a scheduler every arm gets the same budget of epochs.
+        #[arg(long, default_value = "config", value_delimiter = ',')]
+        schedulers: Vec<String>,
         /// Seeds per strategy.
         #[arg(long, default_value_t = 10)]
         seeds: usize,
@@ -154,7 +160,7 @@ pub enum LutCommand {
         #[arg(long)]
         quick: bool,
         /// Largest change of the machine's speed accepted during the build, as a
-        /// fraction (default 0.04; 0.15 with --quick).
+        /// fraction (default 0.05; 0.15 with --quick).
         #[arg(long)]
         tolerance: Option<f64>,
         /// Re-measurements when the machine's speed changed (default 2).
@@ -246,14 +252,14 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             replot(&run_dir, registry, log_mode(strict))?;
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
         }
-        Command::Compare { config, strategies, seeds, budget, at, out } => {
+        Command::Compare { config, strategies, schedulers, seeds, budget, at, out } => {
             let (mut cfg, base) = load_config(Some(&config), registry)?;
             if let Some(b) = budget {
                 cfg.budget = b;
             }
             cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
             let budgets = at.unwrap_or_else(|| default_budgets(cfg.budget));
-            let cmp = compare(&cfg, &strategies, seeds, &budgets, &out, registry)?;
+            let cmp = compare(&cfg, &strategies, &schedulers, seeds, &budgets, &out, registry)?;
             print!("{}", format_table(&cmp));
             println!("wrote {0}/compare.json and {0}/compare.svg", out.display());
         }
@@ -306,6 +312,15 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
 fn summary(s: &crate::runner::RunSummary) {
     let failed = s.trials.iter().filter(|t| !t.is_ok()).count();
     println!("{} trials ({} failed) in {}", s.trials.len(), failed, s.dir.display());
+    if let Some(spent) = s.trials.last().and_then(nas_core::fidelity::spent_epochs) {
+        let finals = nas_core::fidelity::final_trials(&s.trials);
+        let top = finals.iter().filter_map(nas_core::fidelity::trial_epochs).max().unwrap_or(0);
+        let at_top = finals.iter().filter(|t| nas_core::fidelity::trial_epochs(t) == Some(top)).count();
+        println!(
+            "{spent} epochs of training spent on {} candidates; {at_top} reached the top rung ({top} epochs)",
+            finals.len()
+        );
+    }
     if let Some(hv) = s.hypervolume {
         println!("{}: {hv:.4}", if s.is_ratio { "HV ratio" } else { "normalised HV" });
     }

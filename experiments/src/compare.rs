@@ -1,4 +1,10 @@
-//! `hwnas compare`: several strategies over several seeds, HV ratio against budget.
+//! `hwnas compare`: several strategies (and multi-fidelity schedulers) over
+//! several seeds, HV ratio against budget.
+//!
+//! With schedulers, every arm gets the same budget of training epochs: a plain
+//! arm (`none`) evaluates `budget / top rung` candidates at the top rung, a
+//! scheduler arm spends the epochs as it schedules them, and the curves are
+//! drawn against epochs spent.
 
 use crate::config::{ExperimentConfig, Section};
 use crate::hv::{HvScale, feasible_points, hv_curve};
@@ -6,8 +12,9 @@ use crate::plot::{Curve, curves_plot};
 use crate::rundir::write_atomic;
 use crate::setup::{Build, Setup};
 use anyhow::{Result, bail};
+use nas_core::fidelity::spent_epochs;
 use nas_core::stats::MeanStd;
-use nas_core::{Registry, Search, SearchConfig, Trial};
+use nas_core::{FidelitySearch, Registry, SchedulerConfig, SchedulerKind, Search, SearchConfig, Trial};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;
@@ -63,9 +70,30 @@ pub fn default_budgets(budget: usize) -> Vec<usize> {
 }
 
 /// Runs the comparison; writes `compare.json` and `compare.svg/png` into `out`.
+/// The scheduler of arm `name` (`config`: the config's own; `none`: none; or a
+/// kind, with the rungs and settings of the config's `[scheduler]`).
+fn arm_scheduler(cfg: &ExperimentConfig, name: &str) -> Result<Option<SchedulerConfig>> {
+    let kind = match name {
+        "config" => return Ok(cfg.scheduler.clone()),
+        "none" => return Ok(None),
+        "asha" => SchedulerKind::Asha,
+        "hyperband" => SchedulerKind::Hyperband,
+        "successive_halving" => SchedulerKind::SuccessiveHalving,
+        other => {
+            bail!("--schedulers: `{other}` is unknown; allowed: config, none, asha, hyperband, successive_halving")
+        }
+    };
+    match &cfg.scheduler {
+        Some(base) => Ok(Some(SchedulerConfig { kind, ..base.clone() })),
+        None => bail!("--schedulers {name} needs a [scheduler] section in the config (its rungs and eta)"),
+    }
+}
+
+/// Compares `strategies` x `schedulers` over `seeds` seeds (see the module docs).
 pub fn compare(
     cfg: &ExperimentConfig,
     strategies: &[String],
+    schedulers: &[String],
     seeds: usize,
     budgets: &[usize],
     out: &Path,
@@ -74,14 +102,33 @@ pub fn compare(
     if seeds == 0 {
         bail!("--seeds must be >= 1");
     }
+    // Epochs mode when any arm schedules: the budget counts epochs and a plain
+    // arm evaluates budget / top-rung candidates.
+    let top_rung = match &cfg.scheduler {
+        Some(s) => Some(u64::from(*s.rungs()?.last().unwrap_or(&1))),
+        None => None,
+    };
     let mut configs = Vec::new();
+    let mut names = Vec::new();
     for s in strategies {
-        let mut c = cfg.clone();
-        if c.strategy.kind != *s {
-            c.strategy = Section::of_kind(s);
+        for sched in schedulers {
+            let mut c = cfg.clone();
+            if c.strategy.kind != *s {
+                c.strategy = Section::of_kind(s);
+            }
+            c.scheduler = arm_scheduler(cfg, sched)?;
+            if c.scheduler.is_none()
+                && let Some(top) = top_rung
+            {
+                c.budget = (cfg.budget as u64 / top).max(1) as usize;
+            }
+            c.validate("--strategies", registry)?;
+            names.push(match &c.scheduler {
+                Some(x) if schedulers.len() > 1 || sched != "config" => format!("{s}+{}", x.kind.name()),
+                _ => s.clone(),
+            });
+            configs.push(c);
         }
-        c.validate("--strategies", registry)?;
-        configs.push(c);
     }
     let setup = Setup::new(cfg, registry, Build::All)?;
     let runs: Vec<Vec<Vec<Trial>>> =
@@ -98,9 +145,17 @@ pub fn compare(
     };
     let mut results = Vec::new();
     let mut curves = Vec::new();
-    for (c, per_seed) in configs.iter().zip(&runs) {
-        let name = &c.strategy.kind;
-        let curves_s: Vec<Vec<f64>> = per_seed.iter().map(|t| hv_curve(&problem, t, &scale)).collect();
+    for (per_seed, name) in runs.iter().zip(&names) {
+        let curves_s: Vec<Vec<f64>> = per_seed
+            .iter()
+            .map(|t| {
+                let hv = hv_curve(&problem, t, &scale);
+                match top_rung {
+                    Some(top) => per_epoch(t, &hv, top, cfg.budget as u64),
+                    None => hv,
+                }
+            })
+            .collect();
         let len = curves_s.iter().map(Vec::len).max().unwrap_or(0);
         let at_k = |k: usize| -> Vec<f64> {
             curves_s.iter().map(|c| c.get(k.min(c.len()).saturating_sub(1)).copied().unwrap_or(0.0)).collect()
@@ -130,13 +185,30 @@ pub fn compare(
     write_atomic(&out.join("compare.json"), serde_json::to_string_pretty(&cmp)?.as_bytes())?;
     curves_plot(
         &format!("{}: mean ± std over {seeds} seeds", scale.label()),
-        "distinct architectures evaluated",
+        if top_rung.is_some() { "epochs of training spent" } else { "distinct architectures evaluated" },
         scale.label(),
         &curves,
         &out.join("compare.svg"),
         cfg.output.png.then(|| out.join("compare.png")).as_deref(),
     )?;
     Ok(cmp)
+}
+
+/// A run's HV curve per record resampled per epoch (index `e - 1` = after `e`
+/// epochs): a record's epochs spent are its scheduler record's, or `top` per
+/// candidate for a plain run.
+fn per_epoch(trials: &[Trial], hv: &[f64], top: u64, budget: u64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(budget as usize);
+    let mut k = 0;
+    let mut current = 0.0;
+    for e in 1..=budget {
+        while k < trials.len() && spent_epochs(&trials[k]).unwrap_or((k as u64 + 1) * top) <= e {
+            current = hv[k];
+            k += 1;
+        }
+        out.push(current);
+    }
+    out
 }
 
 fn run_all(cfg: &ExperimentConfig, setup: &Setup, registry: &Registry, seeds: usize) -> Result<Vec<Vec<Trial>>> {
@@ -148,8 +220,13 @@ fn run_all(cfg: &ExperimentConfig, setup: &Setup, registry: &Registry, seeds: us
             let mut strategy =
                 crate::setup::build_strategy(registry, &plan, &setup.space, &setup.evals, &setup.problem)?;
             let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-            let out =
-                Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc).run(strategy.as_mut())?;
+            let eval = setup.evals.evaluator.as_ref();
+            let out = match &cfg.scheduler {
+                None => Search::new(&setup.space, eval, &setup.problem, sc).run(strategy.as_mut())?,
+                Some(s) => {
+                    FidelitySearch::new(&setup.space, eval, &setup.problem, sc, s.clone()).run(strategy.as_mut())?
+                }
+            };
             Ok(out.trials)
         })
         .collect()
@@ -158,13 +235,13 @@ fn run_all(cfg: &ExperimentConfig, setup: &Setup, registry: &Registry, seeds: us
 /// Renders the comparison as a text table.
 pub fn format_table(cmp: &Comparison) -> String {
     let budgets: Vec<usize> = cmp.results.first().map(|r| r.at.iter().map(|c| c.budget).collect()).unwrap_or_default();
-    let mut s = format!("{} (mean ± std over {} seeds)\n{:<12}", cmp.measure, cmp.seeds, "strategy");
+    let mut s = format!("{} (mean ± std over {} seeds)\n{:<28}", cmp.measure, cmp.seeds, "strategy");
     for b in &budgets {
         s.push_str(&format!("{:>18}", format!("@{b}")));
     }
     s.push('\n');
     for r in &cmp.results {
-        s.push_str(&format!("{:<12}", r.strategy));
+        s.push_str(&format!("{:<28}", r.strategy));
         for c in &r.at {
             s.push_str(&format!("{:>18}", format!("{:.4} ± {:.4}", c.mean, c.std)));
         }

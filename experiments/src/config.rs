@@ -53,6 +53,11 @@ pub struct ExperimentConfig {
     pub space: Section,
     /// The search strategy: `kind` and its settings.
     pub strategy: Section,
+    /// A multi-fidelity scheduler (`successive_halving`, `hyperband`, `asha`):
+    /// candidates start at a small training budget and the best are promoted.
+    /// With it, `budget` counts epochs of training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<nas_core::SchedulerConfig>,
     /// Objectives, e.g. `[{ metric = "accuracy" }, { metric = "latency_ms" }]`.
     pub objectives: Vec<ObjectiveConfig>,
     /// Hard constraints, e.g. `["latency_ms <= 5"]`.
@@ -349,6 +354,25 @@ impl ExperimentConfig {
                 "evaluators",
                 format!("empty; give at least one of kind {}", registry.evaluator_names().join(", ")),
             ));
+        }
+        if let Some(s) = &self.scheduler {
+            s.validate(&self.problem()).map_err(|e| match e {
+                NasError::InvalidValue { field, value, allowed } => {
+                    err(&field, format!("`{value}` is not allowed; allowed: {allowed}"))
+                }
+                other => err("scheduler", other.to_string()),
+            })?;
+            let top = s.rungs().ok().and_then(|r| r.last().copied()).unwrap_or(0);
+            if (self.budget as u64) < u64::from(top) {
+                return Err(err(
+                    "budget",
+                    format!(
+                        "{} epochs is less than one evaluation at the top rung ({top} epochs); with a [scheduler] \
+                         the budget counts epochs of training",
+                        self.budget
+                    ),
+                ));
+            }
         }
         let plan = self.plan(file, registry)?;
         if let Some(d) = plan.dataset() {

@@ -87,7 +87,7 @@ pub struct LutBuildArgs {
     pub calibration: usize,
     /// A much shorter protocol (smoke tests; less accurate).
     pub quick: bool,
-    /// Largest accepted change of speed (default 0.04, 0.15 with `quick`).
+    /// Largest accepted change of speed (default 0.05, 0.15 with `quick`).
     pub tolerance: Option<f64>,
     /// Re-measurements when the speed changed.
     pub retries: usize,
@@ -429,6 +429,14 @@ pub fn print_validation(r: &ValidationReport) {
             100.0 * r.repeat_drift
         );
     }
+    if let Some(speed) = r.speed_vs_build.filter(|s| s.abs() > r.repeat_tolerance && r.repeat_tolerance > 0.0) {
+        println!(
+            "  NOTE: the machine's speed changed by {:+.1}% since the table was built (tolerance ±{:.1}%); the \
+             figures as built include that change, the scaled ones do not",
+            100.0 * speed,
+            100.0 * r.repeat_tolerance
+        );
+    }
     if let Some(why) = r.inconclusive_reason() {
         println!("  {why}");
     }
@@ -496,9 +504,20 @@ pub fn verify_front_of(
         .iter()
         .map(|&i| space.parse(&trials[i].arch).with_context(|| format!("trial {}", trials[i].index)))
         .collect::<Result<Vec<_>>>()?;
-    let display = ProgressDisplay::new(front.len() * latency.protocol.rounds, quiet);
-    let timings = measure_networks(trainable, &archs, &latency.protocol, &display)?;
+    // The table's calibration networks are re-measured with the front: against
+    // their times in the table they tell the machine's speed now against then.
+    let calibration: Vec<(_, f64)> =
+        latency.calibration.iter().filter_map(|(a, ms)| space.parse(a).ok().map(|a| (a, *ms))).collect();
+    let mut all = archs.clone();
+    all.extend(calibration.iter().map(|(a, _)| a.clone()));
+    let display = ProgressDisplay::new(all.len() * latency.protocol.rounds, quiet);
+    let mut timings = measure_networks(trainable, &all, &latency.protocol, &display)?;
     display.finish();
+    let calibration_now: Vec<f64> = timings.split_off(archs.len()).iter().map(|t| t.median_ms).collect();
+    let speed_vs_build = (!calibration.is_empty()).then(|| {
+        let then: Vec<f64> = calibration.iter().map(|(_, ms)| *ms).collect();
+        latency_lut::stability::drift(&then, &calibration_now)
+    });
     let measured: Vec<f64> = timings.iter().map(|t| t.median_ms).collect();
     let members: Vec<FrontMember> = front
         .iter()
@@ -508,7 +527,8 @@ pub fn verify_front_of(
             metrics: trials[i].metrics.clone(),
         })
         .collect();
-    let report = latency_lut::verify_front(problem, latency, &members, &measured)?;
+    let mut report = latency_lut::verify_front(problem, latency, &members, &measured)?;
+    report.speed_vs_build = speed_vs_build;
     write_atomic(&dir.join("verify.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     let flagged = |p: &&latency_lut::VerifiedPoint| !p.dominated_by.is_empty() || p.violates_constraints;
     let plot = PredictionPlot {
@@ -549,6 +569,18 @@ pub fn print_verify(r: &VerifyReport) {
     }
     if !r.latency.same_machine {
         println!("note: the latencies of this run model another device; only the ranking compares with this machine");
+    }
+    if let Some(speed) = r.speed_vs_build {
+        println!(
+            "the machine runs {:.1}% {} now than when the table was built (its calibration networks, measured again){}",
+            100.0 * speed.abs(),
+            if speed <= 0.0 { "faster" } else { "slower" },
+            if speed.abs() > latency_lut::StabilityOptions::default().tolerance {
+                ": the errors above include that change, not only the table's"
+            } else {
+                ""
+            }
+        );
     }
     println!(
         "MAPE {:.2}%, Kendall tau {}; {} member(s) became dominated, {} infeasible",

@@ -6,10 +6,15 @@ use nas_core::{Problem, Trial};
 
 /// Objective vectors (minimisation form) of the feasible, successful trials, with
 /// their positions in `trials`.
+///
+/// A multi-fidelity run records a candidate once per rung it reached; only its
+/// latest (highest-budget) record counts ([`nas_core::fidelity::latest_mask`]).
 pub fn feasible_points(problem: &Problem, trials: &[Trial]) -> Vec<(usize, Vec<f64>)> {
+    let latest = nas_core::fidelity::latest_mask(trials);
     trials
         .iter()
         .enumerate()
+        .filter(|(i, _)| latest[*i])
         .filter(|(_, t)| t.is_ok() && problem.violation(&t.metrics) == 0.0)
         .filter_map(|(i, t)| problem.min_vector(&t.metrics).map(|v| (i, v)))
         .collect()
@@ -70,19 +75,34 @@ impl HvScale {
 }
 
 /// The hypervolume after each trial (index = number of trials so far, from 1).
+/// A candidate recorded again at a higher budget replaces its earlier point.
 pub fn hv_curve(problem: &Problem, trials: &[Trial], scale: &HvScale) -> Vec<f64> {
     let mut front: Vec<Vec<f64>> = Vec::new();
+    // Each candidate's current point, in order of first appearance.
+    let mut points: Vec<(nas_core::ArchId, Option<Vec<f64>>)> = Vec::new();
     let mut out = Vec::with_capacity(trials.len());
     let mut current = 0.0;
     for t in trials {
-        if t.is_ok()
-            && problem.violation(&t.metrics) == 0.0
-            && let Some(v) = problem.min_vector(&t.metrics)
-            && !front.iter().any(|f| nas_core::pareto::dominates(f, &v) || f == &v)
-        {
-            front.retain(|f| !nas_core::pareto::dominates(&v, f));
-            front.push(v);
-            current = scale.value(&front);
+        let point =
+            (t.is_ok() && problem.violation(&t.metrics) == 0.0).then(|| problem.min_vector(&t.metrics)).flatten();
+        match points.iter().position(|(id, _)| *id == t.arch_id) {
+            Some(k) => {
+                // A promotion: the candidate's point moves; rebuild the front.
+                points[k].1 = point;
+                let all: Vec<&[f64]> = points.iter().filter_map(|(_, p)| p.as_deref()).collect();
+                front = pareto_front_indices(&all).into_iter().map(|k| all[k].to_vec()).collect();
+                current = if front.is_empty() { 0.0 } else { scale.value(&front) };
+            }
+            None => {
+                points.push((t.arch_id, point.clone()));
+                if let Some(v) = point
+                    && !front.iter().any(|f| nas_core::pareto::dominates(f, &v) || f == &v)
+                {
+                    front.retain(|f| !nas_core::pareto::dominates(&v, f));
+                    front.push(v);
+                    current = scale.value(&front);
+                }
+            }
         }
         out.push(current);
     }

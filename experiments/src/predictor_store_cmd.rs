@@ -120,7 +120,8 @@ pub fn fit(opts: &FitOptions, registry: &Registry) -> Result<FitReport> {
         }
         Some(dir) => {
             let cfg = crate::runner::run_config(dir, registry)?;
-            let trials = crate::rundir::read_trials(dir)?;
+            // A multi-fidelity run records a candidate per rung: fit on its final record.
+            let trials = nas_core::fidelity::final_trials(&crate::rundir::read_trials(dir)?);
             let recorded: std::collections::BTreeSet<Metric> =
                 trials.iter().flat_map(|t| t.metrics.keys().copied()).collect();
             let names = || recorded.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ");

@@ -7,7 +7,7 @@ use crate::report::write_reports;
 use crate::rundir::{LogMode, RunDir, RunMeta, read_meta, recover_trials, unix_now};
 use crate::setup::{Build, Setup};
 use anyhow::{Context, Result, bail};
-use nas_core::{Registry, Search, SearchConfig, SearchSpace, Trial};
+use nas_core::{Evaluator, FidelitySearch, Registry, Search, SearchConfig, SearchSpace, Trial};
 use std::path::{Path, PathBuf};
 
 /// Options of one invocation.
@@ -129,15 +129,27 @@ fn execute_in(
     let problem = setup.problem.clone();
     let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
     let mut strategy = setup.strategy(registry)?;
+    if let Some(s) = &cfg.scheduler {
+        s.check_support(&setup.evals.evaluator.fidelity(), &setup.evals.evaluator.name())
+            .context("the [scheduler] section")?;
+    }
     let rd = &open()?;
     let search_cfg = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed: cfg.seed, max_idle_asks: 50 };
     let writer = TrialLogWriter::new(rd);
     let progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);
-    let outcome = Search::new(&setup.space, setup.evals.evaluator.as_ref(), &problem, search_cfg)
-        .observe(&writer)
-        .observe(&progress)
-        .resume_from(prior.iter().cloned())
-        .run(strategy.as_mut())?;
+    let evaluator = setup.evals.evaluator.as_ref();
+    let outcome = match &cfg.scheduler {
+        None => Search::new(&setup.space, evaluator, &problem, search_cfg)
+            .observe(&writer)
+            .observe(&progress)
+            .resume_from(prior.iter().cloned())
+            .run(strategy.as_mut())?,
+        Some(s) => FidelitySearch::new(&setup.space, evaluator, &problem, search_cfg, s.clone())
+            .observe(&writer)
+            .observe(&progress)
+            .resume_from(prior.iter().cloned())
+            .run(strategy.as_mut())?,
+    };
     if let Some(e) = writer.take_error() {
         return Err(e.context("the trial log could not be written; the run is incomplete"));
     }

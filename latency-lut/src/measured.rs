@@ -151,6 +151,10 @@ impl Evaluator<AnyArch> for MeasuredLatency {
         format!("measured({}, batch {}, {} thread(s))", p.backend, p.batch, p.threads)
     }
 
+    fn fidelity(&self) -> nas_core::fidelity::FidelitySupport {
+        nas_core::fidelity::FidelitySupport::Independent
+    }
+
     fn provides(&self) -> Vec<Metric> {
         vec![Metric::LatencyMs]
     }

@@ -31,8 +31,10 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct StabilityOptions {
     /// Largest accepted change of speed (drift, round spread), as a fraction
-    /// (default 0.04). The validation's ±10% figure needs the table to hold to
-    /// a few percent.
+    /// (default 0.05). The validation's ±10% figure needs the table to hold to
+    /// a few percent. Measured on a 2-core virtual machine: builds whose tables
+    /// then validated at 98-100% within ±10% drifted by -2.2% to +4.1% between
+    /// start and end; the phases that spoiled tables differed by 5-12%.
     pub tolerance: f64,
     /// Largest accepted relative error of the calibration fit on its own
     /// networks (default 0.10).
@@ -43,7 +45,7 @@ pub struct StabilityOptions {
 
 impl Default for StabilityOptions {
     fn default() -> Self {
-        StabilityOptions { tolerance: 0.04, max_fit_error: 0.10, max_retries: 2 }
+        StabilityOptions { tolerance: 0.05, max_fit_error: 0.10, max_retries: 2 }
     }
 }
 

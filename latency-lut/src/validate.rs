@@ -132,13 +132,13 @@ pub struct ValidationOptions {
     pub repeat_fraction: f64,
     /// Fewest architectures measured again (default 5).
     pub min_repeats: usize,
-    /// Largest accepted repeat spread or drift, as a fraction (default 0.04).
+    /// Largest accepted repeat spread or drift, as a fraction (default 0.05).
     pub tolerance: f64,
 }
 
 impl Default for ValidationOptions {
     fn default() -> Self {
-        ValidationOptions { repeat_fraction: 0.1, min_repeats: 5, tolerance: 0.04 }
+        ValidationOptions { repeat_fraction: 0.1, min_repeats: 5, tolerance: 0.05 }
     }
 }
 

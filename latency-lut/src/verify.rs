@@ -24,6 +24,10 @@ pub struct VerifySource {
     /// measured (a table built while the machine was not steady).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// The table's calibration networks (notation, time measured at the build),
+    /// re-measured with the front to tell the machine's speed now against then.
+    #[serde(skip)]
+    pub calibration: Vec<(String, f64)>,
 }
 
 impl VerifySource {
@@ -34,19 +38,29 @@ impl VerifySource {
             LatencySource::ThisMachine { source, lut: Some(path), .. } => {
                 let t = LatencyTable::load(path).map_err(|e| e.to_string())?;
                 let warning = t.stability.as_ref().and_then(|s| s.warning(&path.display().to_string()));
-                Ok(VerifySource { source: source.clone(), protocol: t.protocol, same_machine: true, warning })
+                let calibration =
+                    t.calibration.iter().flat_map(|c| &c.points).map(|p| (p.arch.clone(), p.measured_ms)).collect();
+                Ok(VerifySource {
+                    source: source.clone(),
+                    protocol: t.protocol,
+                    same_machine: true,
+                    warning,
+                    calibration,
+                })
             }
             LatencySource::ThisMachine { source, batch, threads, lut: None } => Ok(VerifySource {
                 source: source.clone(),
                 protocol: Protocol { batch: *batch, threads: *threads, ..Protocol::default() },
                 same_machine: true,
                 warning: None,
+                calibration: Vec::new(),
             }),
             LatencySource::Modelled { source } => Ok(VerifySource {
                 source: source.clone(),
                 protocol: Protocol::default(),
                 same_machine: false,
                 warning: None,
+                calibration: Vec::new(),
             }),
             LatencySource::Elsewhere { reason } => Err(format!(
                 "{reason}. `hwnas verify` checks runs that used a latency table (kind = \"lut\"), a model (kind = \
@@ -107,6 +121,11 @@ pub struct VerifyReport {
     pub became_dominated: usize,
     /// Members that break a constraint once re-measured.
     pub became_infeasible: usize,
+    /// The machine's speed now against when the table was built (its
+    /// calibration networks re-measured with the front; median of now / then
+    /// minus one, negative: faster now). `None` without a table calibration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_vs_build: Option<f64>,
 }
 
 /// Ranks from 1 (smallest first; ties in input order).
@@ -174,6 +193,7 @@ pub fn verify_front(
         became_infeasible: points.iter().filter(|p| p.violates_constraints).count(),
         latency,
         points,
+        speed_vs_build: None,
     })
 }
 
@@ -197,8 +217,13 @@ mod tests {
             vec!["latency_ms <= 5".parse().expect("constraint")],
         );
         let front = [member(0, 90.0, 1.0), member(1, 92.0, 2.0), member(2, 94.0, 4.0)];
-        let source =
-            VerifySource { source: "test".into(), protocol: Protocol::default(), same_machine: true, warning: None };
+        let source = VerifySource {
+            source: "test".into(),
+            protocol: Protocol::default(),
+            same_machine: true,
+            warning: None,
+            calibration: Vec::new(),
+        };
         // Trial 1 measures 4.5 ms: now slower than trial 2 (4.2 ms) at lower accuracy.
         let r = verify_front(&problem, source.clone(), &front, &[1.0, 4.5, 4.2]).expect("verifies");
         assert_eq!(r.points[1].dominated_by, vec![2]);

@@ -220,6 +220,9 @@ impl<A: Architecture> Evaluator<AnyArch> for Downcasting<A> {
     fn is_cheap(&self) -> bool {
         self.inner.is_cheap()
     }
+    fn fidelity(&self) -> crate::fidelity::FidelitySupport {
+        self.inner.fidelity()
+    }
     fn evaluate(&self, arch: &AnyArch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         match arch.downcast_ref::<A>() {
             Some(a) => self.inner.evaluate(a, ctx),

@@ -7,6 +7,7 @@
 
 use crate::arch::Architecture;
 use crate::error::NasError;
+use crate::fidelity::FidelitySupport;
 use crate::layer::NetworkSpec;
 use crate::metric::{Metric, MetricMap};
 use crate::space::ToNetworkSpec;
@@ -23,12 +24,15 @@ pub struct EvalContext<'a> {
     pub seed: u64,
     /// Optional progress callback: `(message, fraction done in 0..=1)`.
     pub progress: Option<&'a ProgressFn<'a>>,
+    /// The training budget in epochs a multi-fidelity scheduler asks for
+    /// (`None`: the evaluator's own, full budget). See [`crate::fidelity`].
+    pub fidelity: Option<u32>,
 }
 
 impl<'a> EvalContext<'a> {
     /// A context with a seed and no progress reporting.
     pub fn with_seed(seed: u64) -> Self {
-        EvalContext { seed, progress: None }
+        EvalContext { seed, progress: None, fidelity: None }
     }
 
     /// Reports progress if a callback is set.
@@ -78,6 +82,12 @@ pub trait Evaluator<A: Architecture>: Send + Sync {
     fn is_cheap(&self) -> bool {
         false
     }
+
+    /// How the results depend on the training budget (default: they are of one
+    /// fixed budget, so no scheduler can use this evaluator).
+    fn fidelity(&self) -> FidelitySupport {
+        FidelitySupport::Fixed
+    }
 }
 
 impl<A: Architecture, E: Evaluator<A> + ?Sized> Evaluator<A> for Arc<E> {
@@ -92,6 +102,9 @@ impl<A: Architecture, E: Evaluator<A> + ?Sized> Evaluator<A> for Arc<E> {
     }
     fn is_cheap(&self) -> bool {
         (**self).is_cheap()
+    }
+    fn fidelity(&self) -> FidelitySupport {
+        (**self).fidelity()
     }
 }
 
@@ -130,6 +143,9 @@ impl<A: Architecture> Evaluator<A> for Joint<A> {
     }
     fn is_cheap(&self) -> bool {
         self.parts.iter().all(|p| p.is_cheap())
+    }
+    fn fidelity(&self) -> FidelitySupport {
+        FidelitySupport::combine(&self.parts.iter().map(|p| p.fidelity()).collect::<Vec<_>>())
     }
     fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         let mut out = MetricMap::new();
@@ -172,6 +188,9 @@ impl<S: ToNetworkSpec> Evaluator<S::Arch> for CostEvaluator<S> {
     }
     fn is_cheap(&self) -> bool {
         true
+    }
+    fn fidelity(&self) -> FidelitySupport {
+        FidelitySupport::Independent
     }
     fn evaluate(&self, arch: &S::Arch, _ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         let net = self.space.network_spec(arch);

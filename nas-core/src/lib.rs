@@ -30,6 +30,7 @@ pub mod dynspace;
 pub mod encoding;
 pub mod error;
 pub mod evaluator;
+pub mod fidelity;
 pub mod fsutil;
 pub mod hash;
 pub mod layer;
@@ -58,6 +59,7 @@ pub use error::{NasError, Result};
 pub use evaluator::{
     AnalyticalCost, AnalyticalSettings, CostEvaluator, CostModel, EvalContext, EvalError, Evaluator, Joint,
 };
+pub use fidelity::{FidelitySearch, FidelitySupport, SchedulerConfig, SchedulerKind};
 pub use layer::{Activation, LayerSpec, NamedLayer, NetworkSpec, OpKind};
 pub use metric::{Comparison, Constraint, Direction, Domain, Metric, MetricMap, Objective, Problem};
 pub use registry::{CostModelSettings, EvaluatorSettings, Registry, SpaceSettings, StrategySettings};

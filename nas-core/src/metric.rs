@@ -51,6 +51,13 @@ impl Metric {
         Metric::EvalSeconds,
     ];
 
+    /// Whether the value depends on how long the network was trained
+    /// (accuracy, loss, PSNR, training time), as opposed to what the network is
+    /// (latency, energy, sizes).
+    pub fn depends_on_training(&self) -> bool {
+        matches!(self, Metric::Accuracy | Metric::Loss | Metric::PsnrDb | Metric::EvalSeconds)
+    }
+
     /// The config / record name, e.g. `latency_ms`.
     pub fn name(&self) -> &'static str {
         match self {

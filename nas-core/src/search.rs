@@ -190,7 +190,7 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         let progress = |message: &str, fraction: f64| {
             self.emit(&SearchEvent::EvalProgress { arch_id: id, message, fraction });
         };
-        let ctx = EvalContext { seed, progress: Some(&progress) };
+        let ctx = EvalContext { seed, progress: Some(&progress), fidelity: None };
         let start = Instant::now();
         let result = self.evaluator.evaluate(arch, &ctx);
         let eval_seconds = start.elapsed().as_secs_f64();

@@ -301,6 +301,15 @@ impl<A: Architecture> Evaluator<A> for TableEvaluator {
     fn is_cheap(&self) -> bool {
         true
     }
+    fn fidelity(&self) -> crate::fidelity::FidelitySupport {
+        // A table of one training schedule: its accuracies are of that budget
+        // only (see `fidelity::MultiFidelityTable` for several schedules).
+        if self.mapping.iter().any(|(m, _, _)| m.depends_on_training()) {
+            crate::fidelity::FidelitySupport::Fixed
+        } else {
+            crate::fidelity::FidelitySupport::Independent
+        }
+    }
     fn evaluate(&self, arch: &A, _ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         let id = arch.id();
         let mut out = MetricMap::new();

@@ -7,6 +7,7 @@
 //! front and reports HV ratios against it.
 
 use crate::error::{NasError, Result};
+use crate::fidelity::MultiFidelityTable;
 use crate::metric::{Metric, Problem};
 use crate::registry::{BuiltEvaluator, EvaluatorContext, EvaluatorSettings, LatencySource};
 use crate::space::{SearchSpace, SpaceSize};
@@ -16,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The built-in tables: `builtin:<name>` and their file under the data folder.
-pub const BUILTIN_TABLES: [(&str, &str); 1] = [("builtin:nb201", "nb201/nb201_cifar_accuracy_and_latency.csv.gz")];
+pub const BUILTIN_TABLES: [(&str, &str); 2] = [
+    ("builtin:nb201", "nb201/nb201_cifar_accuracy_and_latency.csv.gz"),
+    ("builtin:nb201-12epoch", "nb201/nb201_12epoch_accuracy.csv.gz"),
+];
 
 /// The file of a table path: a built-in name under `data_dir`, or the path itself.
 pub fn table_file(path: &str, data_dir: &Path) -> Result<PathBuf> {
@@ -62,6 +66,28 @@ pub struct TableSettings {
     /// the table (default) or `skip` those rows (counted in a warning).
     #[serde(default)]
     pub on_invalid: OnInvalid,
+    /// Epochs of training behind the table's accuracies (200 for the
+    /// NAS-Bench-201 table); needed with `low_fidelity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<u32>,
+    /// Tables of shorter training schedules, for multi-fidelity schedulers
+    /// (e.g. `[{ epochs = 12, path = "builtin:nb201-12epoch", accuracy =
+    /// "cifar10_test_acc_12ep" }]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub low_fidelity: Vec<LowFidelityTable>,
+}
+
+/// A table of a shorter training schedule (its accuracy column replaces the
+/// main table's at its budget).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LowFidelityTable {
+    /// Epochs of training behind it.
+    pub epochs: u32,
+    /// `builtin:nb201-12epoch` or a CSV path.
+    pub path: String,
+    /// Its accuracy column.
+    pub accuracy: String,
 }
 
 /// How a table writes accuracies.
@@ -99,7 +125,7 @@ pub fn table_front(problem: &Problem, eval: &TableEvaluator) -> Vec<Vec<f64>> {
 }
 
 /// The metric-to-column mapping of `accuracy` / `device`, checked against the table.
-fn mapping(table: &MetricTable, accuracy: Option<&str>, device: Option<&str>) -> Result<Vec<(Metric, String)>> {
+fn mapping_of(table: &MetricTable, accuracy: Option<&str>, device: Option<&str>) -> Result<Vec<(Metric, String)>> {
     let mut out = Vec::new();
     if let Some(col) = accuracy {
         table.column(col).map_err(|_| NasError::InvalidValue {
@@ -207,7 +233,44 @@ impl EvaluatorSettings for TableSettings {
                 allowed: "a table evaluator needs `accuracy` (a column) and/or `device`".into(),
             });
         }
-        table_file(&self.path, Path::new("")).map(|_| ())
+        table_file(&self.path, Path::new(""))?;
+        if self.low_fidelity.is_empty() {
+            return Ok(());
+        }
+        let Some(epochs) = self.epochs else {
+            return Err(NasError::InvalidValue {
+                field: "epochs".into(),
+                value: "(missing)".into(),
+                allowed: "the epochs of training behind the table's accuracies (e.g. 200), needed with \
+                          `low_fidelity`"
+                    .into(),
+            });
+        };
+        if self.accuracy.is_none() {
+            return Err(NasError::InvalidValue {
+                field: "accuracy".into(),
+                value: "(missing)".into(),
+                allowed: "an accuracy column: `low_fidelity` tables replace it at their budget".into(),
+            });
+        }
+        let mut seen = Vec::new();
+        for (i, l) in self.low_fidelity.iter().enumerate() {
+            if l.epochs == 0 || l.epochs >= epochs || seen.contains(&l.epochs) {
+                return Err(NasError::InvalidValue {
+                    field: format!("low_fidelity[{i}].epochs"),
+                    value: l.epochs.to_string(),
+                    allowed: format!("from 1 to {} (below `epochs`), each budget once", epochs - 1),
+                });
+            }
+            seen.push(l.epochs);
+            table_file(&l.path, Path::new("")).map_err(|e| match e {
+                NasError::InvalidValue { value, allowed, .. } => {
+                    NasError::InvalidValue { field: format!("low_fidelity[{i}].path"), value, allowed }
+                }
+                other => other,
+            })?;
+        }
+        Ok(())
     }
 
     fn provides(&self) -> Vec<Metric> {
@@ -222,8 +285,14 @@ impl EvaluatorSettings for TableSettings {
     }
 
     fn resolve_paths(&mut self, base: &Path) {
-        if !self.path.starts_with("builtin:") && !Path::new(&self.path).is_absolute() {
-            self.path = base.join(&self.path).display().to_string();
+        let resolve = |p: &mut String| {
+            if !p.starts_with("builtin:") && !Path::new(p.as_str()).is_absolute() {
+                *p = base.join(p.as_str()).display().to_string();
+            }
+        };
+        resolve(&mut self.path);
+        for l in &mut self.low_fidelity {
+            resolve(&mut l.path);
         }
     }
 
@@ -246,12 +315,36 @@ impl EvaluatorSettings for TableSettings {
     fn build(&self, ctx: &EvaluatorContext<'_>) -> Result<BuiltEvaluator> {
         let file = table_file(&self.path, ctx.data_dir)?;
         let table = MetricTable::load(&file, ctx.space)?;
-        let mapping = mapping(&table, self.accuracy.as_deref(), self.device.as_deref())?;
+        let mapping = mapping_of(&table, self.accuracy.as_deref(), self.device.as_deref())?;
         let scale = match self.accuracy_scale {
             AccuracyScale::Percent => 1.0,
             AccuracyScale::Fraction => 100.0,
         };
-        build_table(ctx, table, &mapping, scale, self.on_invalid)
+        let mut built = build_table(ctx, table, &mapping, scale, self.on_invalid)?;
+        if let Some(epochs) = self.epochs {
+            let mut low = Vec::new();
+            for (i, l) in self.low_fidelity.iter().enumerate() {
+                let file = table_file(&l.path, ctx.data_dir)?;
+                let t = MetricTable::load(&file, ctx.space)?;
+                let m = mapping_of(&t, Some(&l.accuracy), None)
+                    .map_err(|e| prefix_field(e, &format!("low_fidelity[{i}]")))?;
+                let part = build_table(ctx, t, &m, scale, self.on_invalid)?;
+                built.warnings.extend(part.warnings);
+                low.push((l.epochs, part.evaluator));
+            }
+            built.evaluator = Arc::new(MultiFidelityTable::new(built.evaluator, epochs, low));
+        }
+        Ok(built)
+    }
+}
+
+/// `e` with its field named inside `section` (e.g. `low_fidelity[0].accuracy`).
+fn prefix_field(e: NasError, section: &str) -> NasError {
+    match e {
+        NasError::InvalidValue { field, value, allowed } => {
+            NasError::InvalidValue { field: format!("{section}.{field}"), value, allowed }
+        }
+        other => other,
     }
 }
 
@@ -290,6 +383,8 @@ impl EvaluatorSettings for DeviceSettings {
             device: Some(self.name.clone()),
             accuracy_scale: AccuracyScale::Percent,
             on_invalid: OnInvalid::Refuse,
+            epochs: None,
+            low_fidelity: Vec::new(),
         }
         .latency_source()
     }
@@ -308,7 +403,7 @@ impl EvaluatorSettings for DeviceSettings {
         }
         let file = table_file(&default_table(), ctx.data_dir)?;
         let table = MetricTable::load(&file, ctx.space)?;
-        let mapping = mapping(&table, None, Some(&self.name))?;
+        let mapping = mapping_of(&table, None, Some(&self.name))?;
         build_table(ctx, table, &mapping, 1.0, OnInvalid::Refuse)
     }
 }

@@ -4,11 +4,14 @@
 //! A line is damaged when it is not a trial record (a torn write, a disk error,
 //! a bad edit), when a successful trial carries a metric outside its domain
 //! ([`Metric::domain`](crate::Metric::domain)), or when it repeats an
-//! architecture recorded on an earlier line. The reader never panics on any
+//! architecture recorded on an earlier line at the same budget (a
+//! multi-fidelity run records a candidate once per rung it reaches, each at a
+//! larger budget: see [`crate::fidelity`]). The reader never panics on any
 //! input: every line is either a trial or a [`DamagedLine`] with its number and
 //! the reason.
 
 use crate::arch::ArchId;
+use crate::fidelity::trial_epochs;
 use crate::trial::Trial;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -46,10 +49,13 @@ impl ParsedTrialLog {
 }
 
 /// Why `line` is not a usable trial, or the trial.
-fn check_line(line: &str, seen: &HashMap<ArchId, usize>) -> Result<Trial, String> {
+fn check_line(line: &str, seen: &HashMap<ArchId, (usize, Option<u32>)>) -> Result<Trial, String> {
     let trial: Trial = serde_json::from_str(line).map_err(|e| format!("not a trial record: {e}"))?;
-    if let Some(first) = seen.get(&trial.arch_id) {
-        return Err(format!("repeats the trial of `{}` recorded on line {first}", trial.arch));
+    if let Some((first, epochs)) = seen.get(&trial.arch_id) {
+        let promoted = matches!((epochs, trial_epochs(&trial)), (Some(a), Some(b)) if b > *a);
+        if !promoted {
+            return Err(format!("repeats the trial of `{}` recorded on line {first}", trial.arch));
+        }
     }
     if trial.is_ok() {
         for (m, v) in &trial.metrics {
@@ -62,7 +68,7 @@ fn check_line(line: &str, seen: &HashMap<ArchId, usize>) -> Result<Trial, String
 /// Parses the bytes of a trial log. Blank lines are skipped.
 pub fn parse_trial_log(bytes: &[u8]) -> ParsedTrialLog {
     let mut out = ParsedTrialLog::default();
-    let mut seen: HashMap<ArchId, usize> = HashMap::new();
+    let mut seen: HashMap<ArchId, (usize, Option<u32>)> = HashMap::new();
     let ends_with_newline = bytes.last().is_none_or(|&b| b == b'\n');
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     // `split` yields an empty piece after a final newline.
@@ -79,7 +85,7 @@ pub fn parse_trial_log(bytes: &[u8]) -> ParsedTrialLog {
         };
         match result {
             Ok(t) => {
-                seen.insert(t.arch_id, i + 1);
+                seen.insert(t.arch_id, (i + 1, trial_epochs(&t)));
                 out.trials.push(t);
             }
             Err(reason) => {
@@ -169,6 +175,22 @@ mod tests {
         assert!(log.damaged[2].reason.contains("UTF-8"), "{}", log.damaged[2].reason);
         // A failed trial's metrics are not used, so they are not judged.
         assert_eq!(log.trials.len(), 2);
+    }
+
+    #[test]
+    fn a_promotion_to_a_larger_budget_is_not_a_repeat() {
+        let at = |epochs: u32, acc: f64| {
+            let mut t = trial("a", acc, 1.0);
+            t.extra.insert("fidelity".into(), serde_json::json!({ "epochs": epochs }));
+            serde_json::to_string(&t).expect("json")
+        };
+        // 12 then 200 epochs: a promotion; 200 again, or 12 after 200: repeats.
+        let text = format!("{}\n{}\n{}\n{}\n", at(12, 70.0), at(200, 90.0), at(200, 91.0), at(12, 71.0));
+        let log = parse_trial_log(text.as_bytes());
+        assert_eq!(log.trials.len(), 2);
+        let lines: Vec<usize> = log.damaged.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [3, 4]);
+        assert!(log.damaged[0].reason.contains("recorded on line 2"), "{}", log.damaged[0].reason);
     }
 
     #[test]

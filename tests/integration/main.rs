@@ -4,6 +4,7 @@ mod bad_config;
 mod bad_data;
 mod cli;
 mod extension;
+mod fidelity;
 mod fuzz_corpus;
 mod hardware;
 mod nb201_search;

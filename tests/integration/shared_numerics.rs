@@ -17,8 +17,13 @@ fn verify_tau(predicted: &[f64], measured: &[f64]) -> f64 {
             metrics: MetricMap::from([(Metric::LatencyMs, ms)]),
         })
         .collect();
-    let source =
-        VerifySource { source: "test".into(), protocol: Protocol::default(), same_machine: true, warning: None };
+    let source = VerifySource {
+        source: "test".into(),
+        protocol: Protocol::default(),
+        same_machine: true,
+        warning: None,
+        calibration: Vec::new(),
+    };
     verify_front(&problem, source, &front, measured).expect("verifies").kendall_tau
 }
 

@@ -94,8 +94,21 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
         vec![Metric::Accuracy, Metric::Loss, Metric::EvalSeconds]
     }
 
+    fn fidelity(&self) -> crate::fidelity::FidelitySupport {
+        crate::fidelity::FidelitySupport::Trainable {
+            max_epochs: u32::try_from(self.config.epochs).unwrap_or(u32::MAX),
+            continues: false,
+        }
+    }
+
     fn evaluate(&self, arch: &S::Arch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         self.check()?;
+        // A scheduler's budget replaces the configured epochs (the same
+        // schedule, shorter; a promotion trains again from the start).
+        let config = match ctx.fidelity {
+            Some(e) => TrainConfig { epochs: e as usize, ..self.config.clone() },
+            None => self.config.clone(),
+        };
         let device = self.backend.device();
         let ad = device.clone().autodiff();
         let model = catch_unwind(AssertUnwindSafe(|| init_seeded(ctx.seed, &ad, || self.space.build_model(arch, &ad))))
@@ -112,7 +125,7 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
                 );
             }
         };
-        match train_classifier(model, &self.train, &self.val, &self.config, ctx.seed, &device, &mut report) {
+        match train_classifier(model, &self.train, &self.val, &config, ctx.seed, &device, &mut report) {
             Ok(r) => Ok(MetricMap::from([
                 (Metric::Accuracy, r.val_accuracy),
                 (Metric::Loss, r.val_loss),
@@ -298,7 +311,7 @@ mod tests {
         let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = calls.clone();
         let cb = move |msg: &str, f: f64| sink.lock().expect("lock").push((msg.to_string(), f));
-        let ctx = EvalContext { seed: 9, progress: Some(&cb) };
+        let ctx = EvalContext { seed: 9, progress: Some(&cb), fidelity: None };
         let m = ev.evaluate(&Width(16), &ctx).expect("trains");
         assert!(m[&Metric::Accuracy] > 60.0, "{m:?}");
         assert!(m[&Metric::Loss].is_finite() && m[&Metric::EvalSeconds] > 0.0);
