@@ -37,9 +37,12 @@ pub struct StrategyResult {
     pub strategy: String,
     /// Mean ± std at each reported budget.
     pub at: Vec<Cell>,
-    /// Mean curve over all evaluations.
+    /// The budgets of the curve points (every evaluation; in epochs mode every
+    /// `budget / 500` epochs).
+    pub x: Vec<usize>,
+    /// Mean curve at `x`.
     pub mean_curve: Vec<f64>,
-    /// Std curve over all evaluations.
+    /// Std curve at `x`.
     pub std_curve: Vec<f64>,
 }
 
@@ -160,9 +163,12 @@ pub fn compare(
         let at_k = |k: usize| -> Vec<f64> {
             curves_s.iter().map(|c| c.get(k.min(c.len()).saturating_sub(1)).copied().unwrap_or(0.0)).collect()
         };
-        let (mut mean_curve, mut std_curve) = (Vec::new(), Vec::new());
-        for k in 1..=len {
+        // Per-epoch curves are long: keep about 500 points of them.
+        let step = if top_rung.is_some() { (len / 500).max(1) } else { 1 };
+        let (mut x, mut mean_curve, mut std_curve) = (Vec::new(), Vec::new(), Vec::new());
+        for k in (1..=len).filter(|k| k % step == 0 || *k == len) {
             let (m, s) = mean_std(&at_k(k));
+            x.push(k);
             mean_curve.push(m);
             std_curve.push(s);
         }
@@ -175,10 +181,10 @@ pub fn compare(
             .collect();
         curves.push(Curve {
             name: name.clone(),
-            points: mean_curve.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)).collect(),
+            points: x.iter().zip(&mean_curve).map(|(k, v)| (*k as f64, *v)).collect(),
             band: Some(std_curve.clone()),
         });
-        results.push(StrategyResult { strategy: name.clone(), at, mean_curve, std_curve });
+        results.push(StrategyResult { strategy: name.clone(), at, x, mean_curve, std_curve });
     }
     std::fs::create_dir_all(out)?;
     let cmp = Comparison { measure: scale.label().into(), seeds, results };

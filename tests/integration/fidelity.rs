@@ -89,12 +89,12 @@ fn a_multi_fidelity_run_resumes_without_losing_or_repeating_an_evaluation() {
 fn bad_scheduler_settings_are_refused_naming_the_field() {
     let tmp = tempfile::tempdir().expect("tmp");
     let err = |text: String| config(&text, tmp.path()).expect_err("refused");
-    let e = err(with(&shipped(), "eta = 3", "eta = 1"));
+    let e = err(with(&shipped(), "\neta = 16\n", "\neta = 1\n"));
     assert!(e.contains("scheduler.eta") && e.contains("> 1"), "{e}");
     let e = err(with(&shipped(), "rungs = [12, 200]", "min_epochs = 200\nmax_epochs = 12"));
     assert!(e.contains("scheduler.min_epochs") && e.contains("less than max_epochs"), "{e}");
     let e = err(with(&shipped(), "rungs = [12, 200]", "min_epochs = 12\nmax_epochs = 200"));
-    assert!(e.contains("scheduler.max_epochs") && e.contains("12, 36, 108"), "{e}");
+    assert!(e.contains("scheduler.max_epochs") && e.contains("12, 192, 3072"), "{e}");
     let e = err(with(&shipped(), "budget = 20000", "budget = 150"));
     assert!(e.contains("budget") && e.contains("top rung (200 epochs)"), "{e}");
     let e = err(with(&shipped(), "kind = \"asha\"", "kind = \"bohb\""));
