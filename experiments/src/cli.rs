@@ -85,7 +85,7 @@ pub enum Command {
         strategies: Vec<String>,
         /// Comma-separated multi-fidelity schedulers to cross with the strategies:
         /// `config` (the config's own, default), `none`, `asha`, `hyperband`,
-        /// `successive_halving` (the rungs come from the config's [scheduler]).
+        /// `successive_halving` (the rungs come from the config's `[scheduler]` section).
         /// With a scheduler every arm gets the same budget of epochs.
         #[arg(long, default_value = "config", value_delimiter = ',')]
         schedulers: Vec<String>,

@@ -291,7 +291,7 @@ pub fn summarize(points: Vec<ValidationPoint>, nets: &[NetworkSpec]) -> Validati
 }
 
 /// Measures each of `archs` end to end with `protocol` (interleaved, see
-/// [`measure_networks`]) and compares the table's predictions with the
+/// [`measure_networks`](crate::measured::measure_networks)) and compares the table's predictions with the
 /// measurements; then measures a subset again (see [`ValidationOptions`]) to
 /// say whether the reference held still. The table must cover every layer.
 pub fn validate_table<S: ToNetworkSpec>(
