@@ -11,7 +11,7 @@
 //! - **Valid metrics**: values outside their metric's domain fail the trial.
 
 use super::scheduler::{Job, Scheduler};
-use super::{CurvePoint, FidelityRecord, SchedulerConfig, curve_metrics, trial_epochs};
+use super::{CurvePoint, FidelityRecord, FidelitySupport, SchedulerConfig, curve_metrics, trial_epochs};
 use crate::arch::{ArchId, Architecture};
 use crate::error::NasError;
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
@@ -159,6 +159,16 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
         }
         let mut scheduler = Scheduler::new(&self.scheduler, self.problem)?;
         let rungs = scheduler.rungs().to_vec();
+        // An evaluator that continues a candidate from its checkpoint is
+        // charged only the epochs it adds.
+        let continues = matches!(self.evaluator.fidelity(), FidelitySupport::Trainable { continues: true, .. });
+        let cost_of = |curves: &HashMap<ArchId, Vec<CurvePoint>>, j: &Job| -> u32 {
+            let e = rungs[j.rung];
+            match curves.get(&j.arch).and_then(|c| c.last()) {
+                Some(p) if continues && p.epochs < e => e - p.epochs,
+                _ => e,
+            }
+        };
         let budget = self.config.budget as u64;
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         let mut trials: Vec<Trial> = Vec::new();
@@ -203,7 +213,7 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
             let mut fits = 0;
             let mut committed = spent;
             for j in &jobs {
-                let cost = u64::from(rungs[j.rung]);
+                let cost = u64::from(cost_of(&curves, j));
                 if committed + cost > budget {
                     break;
                 }
@@ -226,13 +236,14 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
             for (j, r) in jobs.iter().zip(results) {
                 let (mut t, replayed) = r?;
                 let epochs = rungs[j.rung];
-                spent += u64::from(epochs);
+                let cost = cost_of(&curves, j);
+                spent += u64::from(cost);
                 let curve = curves.entry(j.arch).or_default();
                 if t.is_ok() {
                     curve.push(CurvePoint { epochs, metrics: curve_metrics(self.problem, &t.metrics) });
                 }
                 t.index = trials.len();
-                FidelityRecord { epochs, rung: j.rung, cost_epochs: epochs, spent_epochs: spent, curve: curve.clone() }
+                FidelityRecord { epochs, rung: j.rung, cost_epochs: cost, spent_epochs: spent, curve: curve.clone() }
                     .store(&mut t);
                 let (objectives, violation) = self.min_vector(&t);
                 scheduler.report(j.arch, j.rung, objectives, violation);
@@ -332,6 +343,45 @@ mod tests {
             let top = fin.iter().filter(|t| crate::fidelity::trial_epochs(t) == Some(27)).count();
             assert!(top >= 1 && top < fin.len(), "{kind}: {top} of {}", fin.len());
         }
+    }
+
+    /// [`Curve`], continuing candidates from their checkpoints.
+    struct Continuing;
+
+    impl Evaluator<ToyArch> for Continuing {
+        fn name(&self) -> String {
+            "continuing".into()
+        }
+        fn provides(&self) -> Vec<Metric> {
+            Curve.provides()
+        }
+        fn evaluate(&self, a: &ToyArch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
+            Curve.evaluate(a, ctx)
+        }
+        fn fidelity(&self) -> FidelitySupport {
+            FidelitySupport::Trainable { max_epochs: 27, continues: true }
+        }
+    }
+
+    #[test]
+    fn a_continuing_evaluator_is_charged_only_the_epochs_it_adds() {
+        let problem = toy_problem();
+        let cfg = SearchConfig { budget: 300, batch_size: 4, seed: 7, max_idle_asks: 50 };
+        let out = FidelitySearch::new(&ToySpace, &Continuing, &problem, cfg, config("successive_halving"))
+            .run(&mut RandomSearch::<ToyArch>::default())
+            .expect("runs");
+        let mut charged = 0u64;
+        for t in &out.trials {
+            let r = FidelityRecord::of(t).expect("record");
+            let before = r.curve.iter().rev().nth(1).map_or(0, |p| p.epochs);
+            assert_eq!(r.cost_epochs, r.epochs - before, "{}: {:?}", t.arch, r.curve);
+            charged += u64::from(r.cost_epochs);
+            assert_eq!(r.spent_epochs, charged);
+        }
+        // A bracket of 27 + 9 + 3 + 1 candidates costs 27*1 + 9*2 + 3*6 + 1*18 = 81
+        // epochs instead of 108: more brackets fit in the same budget.
+        let at_top = final_trials(&out.trials).iter().filter(|t| crate::fidelity::trial_epochs(t) == Some(27)).count();
+        assert!(at_top >= 3, "{at_top}");
     }
 
     #[test]

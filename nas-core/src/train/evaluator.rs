@@ -4,13 +4,17 @@
 use super::TrainableSpace;
 use super::backend::Backend;
 use super::data::ImageDataset;
-use super::trainer::{TrainConfig, TrainFailure, TrainProgress, init_seeded, panic_message, train_classifier};
+use super::trainer::{
+    Checkpoint, TrainConfig, TrainFailure, TrainProgress, continue_classifier, init_seeded, panic_message, train_until,
+};
+use crate::arch::{ArchId, Architecture};
 use crate::error::NasError;
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
 use crate::metric::{Metric, MetricMap};
 use crate::space::SearchSpace;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Trains every candidate from scratch on a dataset and reports
 /// [`Metric::Accuracy`] (validation, %), [`Metric::Loss`] (validation
@@ -25,7 +29,15 @@ pub struct TrainingEvaluator<S: TrainableSpace> {
     val: Arc<ImageDataset>,
     config: TrainConfig,
     backend: Backend,
+    /// Candidates trained part of their schedule by a multi-fidelity scheduler,
+    /// kept to continue them when promoted (oldest dropped beyond
+    /// [`MAX_CHECKPOINTS`]; a dropped one is trained again from the start,
+    /// which gives the same weights).
+    checkpoints: Mutex<VecDeque<(ArchId, Checkpoint<S::Model>)>>,
 }
+
+/// Checkpoints kept in memory for promotions.
+pub const MAX_CHECKPOINTS: usize = 64;
 
 impl<S: TrainableSpace> TrainingEvaluator<S> {
     /// An evaluator training architectures of `space` on `train`, validated on `val`.
@@ -36,7 +48,7 @@ impl<S: TrainableSpace> TrainingEvaluator<S> {
         config: TrainConfig,
         backend: Backend,
     ) -> Self {
-        TrainingEvaluator { space, train, val, config, backend }
+        TrainingEvaluator { space, train, val, config, backend, checkpoints: Mutex::new(VecDeque::new()) }
     }
 
     /// The training settings.
@@ -97,22 +109,25 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
     fn fidelity(&self) -> crate::fidelity::FidelitySupport {
         crate::fidelity::FidelitySupport::Trainable {
             max_epochs: u32::try_from(self.config.epochs).unwrap_or(u32::MAX),
-            continues: false,
+            continues: true,
         }
     }
 
     fn evaluate(&self, arch: &S::Arch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         self.check()?;
-        // A scheduler's budget replaces the configured epochs (the same
-        // schedule, shorter; a promotion trains again from the start).
-        let config = match ctx.fidelity {
-            Some(e) => TrainConfig { epochs: e as usize, ..self.config.clone() },
-            None => self.config.clone(),
+        // A scheduler's budget: the first `e` epochs of the configured
+        // schedule, continued from the candidate's checkpoint when there is one.
+        let until = ctx.fidelity.map_or(self.config.epochs, |e| e as usize);
+        let id = arch.id();
+        let resume = {
+            let mut store = self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner);
+            match store.iter().position(|(a, c)| *a == id && c.epochs < until) {
+                Some(i) => store.remove(i).map(|(_, c)| c),
+                None => None,
+            }
         };
         let device = self.backend.device();
         let ad = device.clone().autodiff();
-        let model = catch_unwind(AssertUnwindSafe(|| init_seeded(ctx.seed, &ad, || self.space.build_model(arch, &ad))))
-            .map_err(|p| EvalError::failed(format!("building the network failed: {}", panic_message(p))))?;
         // Report about every 1% of the steps (and each epoch's end) rather than every step.
         let mut last = -1.0f64;
         let mut report = |p: TrainProgress| {
@@ -125,7 +140,27 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
                 );
             }
         };
-        match train_classifier(model, &self.train, &self.val, &config, ctx.seed, &device, &mut report) {
+        let c = &self.config;
+        let result = match resume {
+            Some(ckpt) => continue_classifier(ckpt, &self.train, &self.val, c, ctx.seed, &device, until, &mut report),
+            None => {
+                let model =
+                    catch_unwind(AssertUnwindSafe(|| init_seeded(ctx.seed, &ad, || self.space.build_model(arch, &ad))))
+                        .map_err(|p| EvalError::failed(format!("building the network failed: {}", panic_message(p))))?;
+                train_until(model, &self.train, &self.val, c, ctx.seed, &device, until, &mut report)
+            }
+        };
+        let result = result.map(|(ckpt, r)| {
+            if until < c.epochs {
+                let mut store = self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner);
+                store.push_back((id, ckpt));
+                while store.len() > MAX_CHECKPOINTS {
+                    store.pop_front();
+                }
+            }
+            r
+        });
+        match result {
             Ok(r) => Ok(MetricMap::from([
                 (Metric::Accuracy, r.val_accuracy),
                 (Metric::Loss, r.val_loss),

@@ -411,8 +411,76 @@ pub fn fit_classifier<M: ImageClassifier>(
     device: &Device,
     progress: &mut (dyn FnMut(TrainProgress) + Send),
 ) -> Result<(M, TrainReport), TrainFailure> {
+    fit_range(Start::Fresh(model), train, val, cfg, seed, device, cfg.epochs, progress).map(|(c, r)| (c.model, r))
+}
+
+/// A training run stopped after some epochs: the model (in training mode), the
+/// optimiser's state and the step count, so that [`continue_classifier`] goes
+/// on exactly as one run straight through would (for networks without
+/// dropout: the backend generator is not part of it).
+pub struct Checkpoint<M> {
+    /// The model.
+    pub model: M,
+    optim: ModuleOptimizer,
+    /// Epochs trained so far.
+    pub epochs: usize,
+    global_step: usize,
+}
+
+enum Start<M> {
+    Fresh(M),
+    From(Checkpoint<M>),
+}
+
+/// Trains `model` for `until` of the `cfg.epochs` of its schedule (the
+/// learning rate follows the schedule of all `cfg.epochs`) and validates it.
+/// Returns the checkpoint to continue from, with the report.
+#[allow(clippy::too_many_arguments)]
+pub fn train_until<M: ImageClassifier>(
+    model: M,
+    train: &ImageDataset,
+    val: &ImageDataset,
+    cfg: &TrainConfig,
+    seed: u64,
+    device: &Device,
+    until: usize,
+    progress: &mut (dyn FnMut(TrainProgress) + Send),
+) -> Result<(Checkpoint<M>, TrainReport), TrainFailure> {
+    fit_range(Start::Fresh(model), train, val, cfg, seed, device, until, progress)
+}
+
+/// Continues `checkpoint` to epoch `until` of the same schedule (`cfg` and
+/// `seed` must be those it was started with) and validates it.
+#[allow(clippy::too_many_arguments)]
+pub fn continue_classifier<M: ImageClassifier>(
+    checkpoint: Checkpoint<M>,
+    train: &ImageDataset,
+    val: &ImageDataset,
+    cfg: &TrainConfig,
+    seed: u64,
+    device: &Device,
+    until: usize,
+    progress: &mut (dyn FnMut(TrainProgress) + Send),
+) -> Result<(Checkpoint<M>, TrainReport), TrainFailure> {
+    fit_range(Start::From(checkpoint), train, val, cfg, seed, device, until, progress)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_range<M: ImageClassifier>(
+    start: Start<M>,
+    train: &ImageDataset,
+    val: &ImageDataset,
+    cfg: &TrainConfig,
+    seed: u64,
+    device: &Device,
+    until: usize,
+    progress: &mut (dyn FnMut(TrainProgress) + Send),
+) -> Result<(Checkpoint<M>, TrainReport), TrainFailure> {
     cfg.validate()?;
     check_datasets(train, val)?;
+    if until == 0 || until > cfg.epochs {
+        return Err(invalid("epochs", until, &format!("from 1 to the schedule's {} epochs", cfg.epochs)).into());
+    }
     let train_sub;
     let train = match cfg.max_train_samples {
         Some(n) if n < train.len() => {
@@ -430,7 +498,7 @@ pub fn fit_classifier<M: ImageClassifier>(
         _ => val,
     };
     with_threads(cfg.threads, || {
-        catch_unwind(AssertUnwindSafe(|| fit_inner(model, train, val, cfg, seed, device, progress)))
+        catch_unwind(AssertUnwindSafe(|| fit_inner(start, train, val, cfg, seed, device, until, progress)))
             .unwrap_or_else(|p| Err(TrainFailure::Backend(panic_message(p))))
     })?
 }
@@ -453,25 +521,29 @@ fn check_datasets(train: &ImageDataset, val: &ImageDataset) -> Result<(), NasErr
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fit_inner<M: ImageClassifier>(
-    model: M,
+    start_from: Start<M>,
     train: &ImageDataset,
     val: &ImageDataset,
     cfg: &TrainConfig,
     seed: u64,
     device: &Device,
+    until: usize,
     progress: &mut (dyn FnMut(TrainProgress) + Send),
-) -> Result<(M, TrainReport), TrainFailure> {
+) -> Result<(Checkpoint<M>, TrainReport), TrainFailure> {
     let start = Instant::now();
     let ad_device = device.clone().autodiff();
-    let mut model = {
-        // Seed the backend generator for anything random during training (dropout)
-        // and for parameters the caller left uninitialised (see `init_seeded`).
-        let _guard = INIT_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
-        device.seed(crate::seed::derive_seed(seed, 0xD5));
-        model.train()
+    let (mut model, mut optim, first_epoch, mut global_step) = match start_from {
+        Start::Fresh(model) => {
+            // Seed the backend generator for anything random during training (dropout)
+            // and for parameters the caller left uninitialised (see `init_seeded`).
+            let _guard = INIT_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+            device.seed(crate::seed::derive_seed(seed, 0xD5));
+            (model.train(), cfg.optimizer.init(), 1, 0)
+        }
+        Start::From(c) => (c.model, c.optim, c.epochs + 1, c.global_step),
     };
-    let mut optim = cfg.optimizer.init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad_device);
 
     let bs = cfg.batch_size;
@@ -483,9 +555,8 @@ fn fit_inner<M: ImageClassifier>(
     let mut train_time = 0.0f64;
     let mut images_seen = 0usize;
     let mut last_epoch_loss = 0.0f64;
-    let mut global_step = 0usize;
 
-    for epoch in 1..=cfg.epochs {
+    for epoch in first_epoch..=until {
         let epoch_seed = crate::seed::derive_seed(seed, epoch as u64);
         let mut order = train.shuffled_order(epoch_seed);
         order.truncate(usable);
@@ -526,13 +597,13 @@ fn fit_inner<M: ImageClassifier>(
         val_accuracy,
         val_loss,
         train_loss: last_epoch_loss,
-        epochs: cfg.epochs,
+        epochs: until,
         images_per_second: images_seen as f64 / train_time.max(1e-9),
         seconds: start.elapsed().as_secs_f64(),
         train_samples: usable,
         val_samples: val.len(),
     };
-    Ok((model, report))
+    Ok((Checkpoint { model, optim, epochs: until, global_step }, report))
 }
 
 /// Accuracy (%) and mean cross-entropy of `model` on `data`, with the model in
@@ -641,6 +712,32 @@ pub(crate) mod tests {
             assert_eq!(steps, cfg.epochs * 1000usize.div_ceil(cfg.batch_size));
         }
         r
+    }
+
+    #[test]
+    fn continuing_from_a_checkpoint_gives_the_weights_of_training_straight_through() {
+        let (train, val) = digits();
+        let device = Device::flex();
+        let ad = device.clone().autodiff();
+        let cfg = TrainConfig { epochs: 3, ..quick() };
+        let fresh = || init_seeded(5, &ad, || TinyCnn::new(1, 16, 10, &ad));
+        let (one, r1) = train_until(fresh(), train, val, &cfg, 5, &device, 1, &mut |_| {}).expect("1 epoch");
+        assert_eq!((one.epochs, r1.epochs), (1, 1));
+        let (cont, rc) = continue_classifier(one, train, val, &cfg, 5, &device, 2, &mut |_| {}).expect("continued");
+        let (straight, rs) = train_until(fresh(), train, val, &cfg, 5, &device, 2, &mut |_| {}).expect("2 epochs");
+        assert_eq!(rc.val_loss.to_bits(), rs.val_loss.to_bits(), "same validation loss, bit for bit");
+        assert_eq!(rc.val_accuracy, rs.val_accuracy);
+        // The same weights: the same logits on a batch, bit for bit.
+        let batch = val.batches(64, &device).next().expect("a batch");
+        let logits = |m: &TinyCnn| m.valid().forward(batch.images.clone()).into_data();
+        assert_eq!(logits(&cont.model), logits(&straight.model));
+        // The schedule is that of all 3 epochs: 2 of them are not a 2-epoch run.
+        let two = TrainConfig { epochs: 2, ..quick() };
+        let (_, short) = train_until(fresh(), train, val, &two, 5, &device, 2, &mut |_| {}).expect("2 of 2");
+        assert_ne!(short.val_loss.to_bits(), rs.val_loss.to_bits());
+        // Going past the schedule is refused.
+        let e = train_until(fresh(), train, val, &cfg, 5, &device, 4, &mut |_| {}).err().expect("refused");
+        assert!(e.to_string().contains("from 1 to the schedule's 3 epochs"), "{e}");
     }
 
     fn quick() -> TrainConfig {
