@@ -107,7 +107,7 @@ impl Scheduler {
         let k = (self.rungs.len() - 1) as f64;
         let j = j as f64;
         let n = ((k + 1.0) / (k + 1.0 - j) * self.eta.powf(k - j)).ceil() as usize;
-        n.max(1) * self.scale
+        n.max(1).saturating_mul(self.scale)
     }
 
     /// How many of `n` results of a rung go on: `floor(n / eta)`.
