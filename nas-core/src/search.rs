@@ -17,7 +17,7 @@
 use crate::arch::{ArchId, Architecture};
 use crate::error::NasError;
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
-use crate::metric::Problem;
+use crate::metric::{MetricMap, Problem};
 use crate::seed::derive_seed;
 use crate::space::SearchSpace;
 use crate::strategy::{Evaluated, SearchStrategy};
@@ -124,6 +124,41 @@ pub struct SearchOutcome {
     pub reason: StopReason,
 }
 
+/// An evaluation's result as a trial outcome: status, reason and metrics. A
+/// value outside its metric's domain (NaN accuracy, negative latency...) makes a
+/// failed trial with why; a metric the problem needs and the evaluator did not
+/// give, or a fatal evaluator error, stops the search. Shared by every driver.
+pub(crate) fn judge<A: Architecture>(
+    evaluator: &dyn Evaluator<A>,
+    problem: &Problem,
+    result: Result<MetricMap, EvalError>,
+) -> Result<(TrialStatus, Option<String>, MetricMap), NasError> {
+    match result {
+        Ok(m) => {
+            if let Some(why) = m.iter().find_map(|(k, v)| k.check(*v).err()) {
+                return Ok((
+                    TrialStatus::Failed,
+                    Some(format!("evaluator `{}` gave {why}", evaluator.name())),
+                    MetricMap::new(),
+                ));
+            }
+            let missing: Vec<&str> =
+                problem.metrics().into_iter().filter(|k| !m.contains_key(k)).map(|k| k.name()).collect();
+            if missing.is_empty() {
+                Ok((TrialStatus::Ok, None, m))
+            } else {
+                Err(NasError::MissingMetric {
+                    evaluator: evaluator.name(),
+                    metric: missing.join(", "),
+                    provides: evaluator.provides().iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
+                })
+            }
+        }
+        Err(EvalError::Failed { reason }) => Ok((TrialStatus::Failed, Some(reason), MetricMap::new())),
+        Err(EvalError::Fatal(e)) => Err(e),
+    }
+}
+
 /// The search driver. See the module docs for its guarantees.
 pub struct Search<'a, S: SearchSpace> {
     space: &'a S,
@@ -194,32 +229,7 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         let start = Instant::now();
         let result = self.evaluator.evaluate(arch, &ctx);
         let eval_seconds = start.elapsed().as_secs_f64();
-        let (status, reason, metrics) = match result {
-            Ok(m) => {
-                let missing: Vec<_> = self.problem.metrics().into_iter().filter(|k| !m.contains_key(k)).collect();
-                // A value outside its metric's domain (NaN accuracy, negative
-                // latency...) never reaches the strategy: the trial fails with why.
-                let invalid = m.iter().find_map(|(k, v)| k.check(*v).err());
-                if let Some(why) = invalid {
-                    (
-                        TrialStatus::Failed,
-                        Some(format!("evaluator `{}` gave {why}", self.evaluator.name())),
-                        Default::default(),
-                    )
-                } else if missing.is_empty() {
-                    (TrialStatus::Ok, None, m)
-                } else {
-                    let names: Vec<_> = missing.iter().map(|m| m.name()).collect();
-                    return Err(NasError::MissingMetric {
-                        evaluator: self.evaluator.name(),
-                        metric: names.join(", "),
-                        provides: self.evaluator.provides().iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
-                    });
-                }
-            }
-            Err(EvalError::Failed { reason }) => (TrialStatus::Failed, Some(reason), Default::default()),
-            Err(EvalError::Fatal(e)) => return Err(e),
-        };
+        let (status, reason, metrics) = judge(self.evaluator, self.problem, result)?;
         let trial = Trial {
             index,
             arch_id: id,

@@ -14,13 +14,13 @@ use super::scheduler::{Job, Scheduler};
 use super::{CurvePoint, FidelityRecord, FidelitySupport, SchedulerConfig, curve_metrics, trial_epochs};
 use crate::arch::{ArchId, Architecture};
 use crate::error::NasError;
-use crate::evaluator::{EvalContext, EvalError, Evaluator};
+use crate::evaluator::{EvalContext, Evaluator};
 use crate::metric::Problem;
 use crate::search::{SearchConfig, SearchEvent, SearchObserver, SearchOutcome, StopReason};
 use crate::seed::derive_seed;
 use crate::space::SearchSpace;
 use crate::strategy::{Evaluated, SearchStrategy};
-use crate::trial::{Trial, TrialStatus};
+use crate::trial::Trial;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -110,29 +110,7 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
         let start = Instant::now();
         let result = self.evaluator.evaluate(arch, &ctx);
         let eval_seconds = start.elapsed().as_secs_f64();
-        let (status, reason, metrics) = match result {
-            Ok(m) => {
-                let missing: Vec<_> = self.problem.metrics().into_iter().filter(|k| !m.contains_key(k)).collect();
-                if let Some(why) = m.iter().find_map(|(k, v)| k.check(*v).err()) {
-                    (
-                        TrialStatus::Failed,
-                        Some(format!("evaluator `{}` gave {why}", self.evaluator.name())),
-                        Default::default(),
-                    )
-                } else if missing.is_empty() {
-                    (TrialStatus::Ok, None, m)
-                } else {
-                    let names: Vec<_> = missing.iter().map(|m| m.name()).collect();
-                    return Err(NasError::MissingMetric {
-                        evaluator: self.evaluator.name(),
-                        metric: names.join(", "),
-                        provides: self.evaluator.provides().iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
-                    });
-                }
-            }
-            Err(EvalError::Failed { reason }) => (TrialStatus::Failed, Some(reason), Default::default()),
-            Err(EvalError::Fatal(e)) => return Err(e),
-        };
+        let (status, reason, metrics) = crate::search::judge(self.evaluator, self.problem, result)?;
         Ok(Trial {
             index: 0,
             arch_id: id,
@@ -289,7 +267,7 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluator::EvalContext;
+    use crate::evaluator::{EvalContext, EvalError};
     use crate::fidelity::{FidelitySupport, final_trials, spent_epochs};
     use crate::metric::{Metric, MetricMap};
     use crate::strategy::RandomSearch;
