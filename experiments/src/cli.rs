@@ -98,6 +98,11 @@ pub enum Command {
         /// Budgets to report (default: quarter, half, full, and 100/200/400 inside it).
         #[arg(long, value_delimiter = ',')]
         at: Option<Vec<usize>>,
+        /// Curves against wall-clock seconds instead of evaluations or epochs:
+        /// the runs go one at a time, and `--at` is in seconds (default: a
+        /// quarter, half and all of the first arm's mean run).
+        #[arg(long)]
+        by_time: bool,
         /// Output folder for compare.json and the plot.
         #[arg(long, default_value = "runs/compare")]
         out: PathBuf,
@@ -252,14 +257,20 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             replot(&run_dir, registry, log_mode(strict))?;
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
         }
-        Command::Compare { config, strategies, schedulers, seeds, budget, at, out } => {
+        Command::Compare { config, strategies, schedulers, seeds, budget, at, by_time, out } => {
             let (mut cfg, base) = load_config(Some(&config), registry)?;
             if let Some(b) = budget {
                 cfg.budget = b;
             }
             cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
-            let budgets = at.unwrap_or_else(|| default_budgets(cfg.budget));
-            let cmp = compare(&cfg, &strategies, &schedulers, seeds, &budgets, &out, registry)?;
+            let axis = if by_time { crate::compare::Axis::Time } else { crate::compare::Axis::Budget };
+            let budgets = match (at, axis) {
+                (Some(at), _) => at,
+                (None, crate::compare::Axis::Budget) => default_budgets(cfg.budget),
+                // Seconds: filled in from the runs' lengths below when not given.
+                (None, crate::compare::Axis::Time) => Vec::new(),
+            };
+            let cmp = compare(&cfg, &strategies, &schedulers, seeds, &budgets, axis, &out, registry)?;
             print!("{}", format_table(&cmp));
             println!("wrote {0}/compare.json and {0}/compare.svg", out.display());
         }
@@ -411,8 +422,43 @@ pub enum PredictorCommand {
         /// (what `features.cheap` gives a guided search).
         #[arg(long, value_delimiter = ',')]
         table_features: Vec<String>,
+        /// A CSV with an `arch` column whose other columns `--table-features`
+        /// may name (e.g. the `zero_cost.csv` of `predictor zero-cost`); only the
+        /// architectures it holds are used.
+        #[arg(long)]
+        join: Option<PathBuf>,
         /// Output folder (eval.json, kendall_tau.svg/png).
         #[arg(long, default_value = "runs/predictor-eval")]
+        out: PathBuf,
+    },
+    /// Zero-cost proxies (synflow, naswot, grad_norm) of a sample of NB201 cells at
+    /// initialisation, and their Kendall tau and Spearman rho with the
+    /// benchmark's accuracy next to the published values; writes
+    /// zero_cost.csv (usable with `predictor eval --join`) and zero_cost.json.
+    ZeroCost {
+        /// Cells scored (a seeded sample of the 15,625).
+        #[arg(long, default_value_t = 1000)]
+        cells: usize,
+        /// Accuracy correlated with: cifar10, cifar100, imagenet16_120 or a table column.
+        #[arg(long, default_value = "cifar10")]
+        target: String,
+        /// Comma-separated proxies: synflow, naswot, grad_norm.
+        #[arg(long, value_delimiter = ',', default_value = "synflow,naswot,grad_norm")]
+        proxies: Vec<String>,
+        /// Images in the scored batch (standard normal pixels, 3x32x32).
+        #[arg(long, default_value_t = 64)]
+        batch_size: usize,
+        /// Channels of the first stage (the benchmark's networks: 16).
+        #[arg(long, default_value_t = 16)]
+        channels: usize,
+        /// Cells per stage (the benchmark's networks: 5).
+        #[arg(long, default_value_t = 5)]
+        cells_per_stage: usize,
+        /// Seed of the sample, the images and the weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder (zero_cost.csv, zero_cost.json).
+        #[arg(long, default_value = "runs/zero-cost")]
         out: PathBuf,
     },
     /// Few-shot latency transfer: predict a device's latency of every architecture
@@ -542,6 +588,7 @@ fn predictor(command: PredictorCommand, registry: &Registry) -> Result<()> {
             free,
             pretrain,
             table_features,
+            join,
             out,
         } => {
             let free = parse_free(&free)?;
@@ -558,9 +605,32 @@ fn predictor(command: PredictorCommand, registry: &Registry) -> Result<()> {
                 png: true,
                 pretrain,
                 table_features,
+                join,
             };
             print!("{}", eval(&opts)?);
             println!("wrote {0}/eval.json and {0}/kendall_tau.svg", out.display());
+        }
+        PredictorCommand::ZeroCost { cells, target, proxies, batch_size, channels, cells_per_stage, seed, out } => {
+            let proxies = proxies
+                .iter()
+                .map(|p| {
+                    nas_core::train::zero_cost::Proxy::from_name(p.trim()).with_context(|| {
+                        format!("--proxies: `{p}` is unknown; allowed: {}", nas_core::train::zero_cost::Proxy::names())
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let opts = crate::zero_cost_cmd::ZeroCostOptions {
+                cells,
+                target,
+                proxies,
+                batch_size,
+                channels,
+                cells_per_stage,
+                seed,
+                out: out.clone(),
+            };
+            print!("{}", crate::zero_cost_cmd::zero_cost(&opts)?);
+            println!("wrote {0}/zero_cost.csv and {0}/zero_cost.json", out.display());
         }
         PredictorCommand::Transfer {
             from,

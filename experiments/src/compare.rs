@@ -5,6 +5,11 @@
 //! arm (`none`) evaluates `budget / top rung` candidates at the top rung, a
 //! scheduler arm spends the epochs as it schedules them, and the curves are
 //! drawn against epochs spent.
+//!
+//! With `by_time` (`--by-time`), the runs go one after the other (each with the
+//! config's parallelism, alone on the machine) and the curves are drawn against
+//! wall-clock seconds ([`Trial::wall_seconds`]); the reported budgets are
+//! seconds.
 
 use crate::config::{ExperimentConfig, Section};
 use crate::hv::{HvScale, feasible_points, hv_curve};
@@ -38,12 +43,15 @@ pub struct StrategyResult {
     /// Mean ± std at each reported budget.
     pub at: Vec<Cell>,
     /// The budgets of the curve points (every evaluation; in epochs mode every
-    /// `budget / 500` epochs).
-    pub x: Vec<usize>,
+    /// `budget / 500` epochs; in time mode 200 points in seconds).
+    pub x: Vec<f64>,
     /// Mean curve at `x`.
     pub mean_curve: Vec<f64>,
     /// Std curve at `x`.
     pub std_curve: Vec<f64>,
+    /// Wall-clock seconds of a whole run, mean ± std over seeds (time mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_seconds: Option<(f64, f64)>,
 }
 
 /// The whole comparison.
@@ -92,13 +100,24 @@ fn arm_scheduler(cfg: &ExperimentConfig, name: &str) -> Result<Option<SchedulerC
     }
 }
 
+/// How the curves are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Against evaluations (epochs with schedulers); seeds run in parallel.
+    Budget,
+    /// Against wall-clock seconds; runs go one at a time.
+    Time,
+}
+
 /// Compares `strategies` x `schedulers` over `seeds` seeds (see the module docs).
+#[allow(clippy::too_many_arguments)]
 pub fn compare(
     cfg: &ExperimentConfig,
     strategies: &[String],
     schedulers: &[String],
     seeds: usize,
     budgets: &[usize],
+    axis: Axis,
     out: &Path,
     registry: &Registry,
 ) -> Result<Comparison> {
@@ -135,7 +154,7 @@ pub fn compare(
     }
     let setup = Setup::new(cfg, registry, Build::All)?;
     let runs: Vec<Vec<Vec<Trial>>> =
-        configs.iter().map(|c| run_all(c, &setup, registry, seeds)).collect::<Result<_>>()?;
+        configs.iter().map(|c| run_all(c, &setup, registry, seeds, axis)).collect::<Result<_>>()?;
     let problem = cfg.problem();
     let true_front = setup.evals.true_front.clone();
     let scale = match true_front.as_deref().and_then(HvScale::from_true_front) {
@@ -146,6 +165,9 @@ pub fn compare(
             HvScale::from_points(&all).ok_or_else(|| anyhow::anyhow!("no feasible trials to compare"))?
         }
     };
+    if axis == Axis::Time {
+        return time_comparison(cfg, &problem, &scale, &runs, &names, seeds, budgets, out);
+    }
     let mut results = Vec::new();
     let mut curves = Vec::new();
     for (per_seed, name) in runs.iter().zip(&names) {
@@ -184,7 +206,8 @@ pub fn compare(
             points: x.iter().zip(&mean_curve).map(|(k, v)| (*k as f64, *v)).collect(),
             band: Some(std_curve.clone()),
         });
-        results.push(StrategyResult { strategy: name.clone(), at, x, mean_curve, std_curve });
+        let x = x.into_iter().map(|k| k as f64).collect();
+        results.push(StrategyResult { strategy: name.clone(), at, x, mean_curve, std_curve, run_seconds: None });
     }
     std::fs::create_dir_all(out)?;
     let cmp = Comparison { measure: scale.label().into(), seeds, results };
@@ -217,39 +240,140 @@ fn per_epoch(trials: &[Trial], hv: &[f64], top: u64, budget: u64) -> Vec<f64> {
     out
 }
 
-fn run_all(cfg: &ExperimentConfig, setup: &Setup, registry: &Registry, seeds: usize) -> Result<Vec<Vec<Trial>>> {
-    let plan = cfg.plan("--strategies", registry)?;
-    (0..seeds)
-        .into_par_iter()
-        .map(|k| {
-            let seed = cfg.seed.wrapping_add(k as u64);
-            let mut strategy =
-                crate::setup::build_strategy(registry, &plan, &setup.space, &setup.evals, &setup.problem)?;
-            let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
-            let eval = setup.evals.evaluator.as_ref();
-            let out = match &cfg.scheduler {
-                None => Search::new(&setup.space, eval, &setup.problem, sc).run(strategy.as_mut())?,
-                Some(s) => {
-                    FidelitySearch::new(&setup.space, eval, &setup.problem, sc, s.clone()).run(strategy.as_mut())?
-                }
-            };
-            Ok(out.trials)
+/// The time-mode comparison (see the module docs).
+#[allow(clippy::too_many_arguments)]
+fn time_comparison(
+    cfg: &ExperimentConfig,
+    problem: &nas_core::Problem,
+    scale: &HvScale,
+    runs: &[Vec<Vec<Trial>>],
+    names: &[String],
+    seeds: usize,
+    budgets: &[usize],
+    out: &Path,
+) -> Result<Comparison> {
+    // Each run's HV after each record, the records in the order they finished.
+    let timed: Vec<Vec<(Vec<f64>, Vec<f64>)>> = runs
+        .iter()
+        .map(|per_seed| {
+            per_seed
+                .iter()
+                .map(|t| {
+                    let mut t = t.clone();
+                    t.sort_by(|a, b| a.wall_seconds().unwrap_or(0.0).total_cmp(&b.wall_seconds().unwrap_or(0.0)));
+                    let hv = hv_curve(problem, &t, scale);
+                    (t.iter().map(|r| r.wall_seconds().unwrap_or(0.0)).collect(), hv)
+                })
+                .collect()
         })
-        .collect()
+        .collect();
+    let end = timed.iter().flatten().filter_map(|(w, _)| w.last().copied()).fold(0.0, f64::max);
+    // Default report times: a quarter, half and all of the first arm's mean run.
+    let budgets: Vec<usize> = if budgets.is_empty() {
+        let first: Vec<f64> = timed[0].iter().map(|(w, _)| w.last().copied().unwrap_or(0.0)).collect();
+        let m = nas_core::stats::mean(&first);
+        let mut b = vec![(m / 4.0).round() as usize, (m / 2.0).round() as usize, m.round() as usize];
+        b.dedup();
+        b
+    } else {
+        budgets.to_vec()
+    };
+    let at_time = |(w, hv): &(Vec<f64>, Vec<f64>), t: f64| -> f64 {
+        let k = w.partition_point(|s| *s <= t);
+        if k == 0 { 0.0 } else { hv[k - 1] }
+    };
+    let mut results = Vec::new();
+    let mut curves = Vec::new();
+    for (per_seed, name) in timed.iter().zip(names) {
+        let x: Vec<f64> = (1..=200).map(|i| end * f64::from(i) / 200.0).collect();
+        let (mut mean_curve, mut std_curve) = (Vec::new(), Vec::new());
+        for &t in &x {
+            let (m, s) = mean_std(&per_seed.iter().map(|r| at_time(r, t)).collect::<Vec<_>>());
+            mean_curve.push(m);
+            std_curve.push(s);
+        }
+        let at = budgets
+            .iter()
+            .map(|&b| {
+                let (mean, std) = mean_std(&per_seed.iter().map(|r| at_time(r, b as f64)).collect::<Vec<_>>());
+                Cell { budget: b, mean, std }
+            })
+            .collect();
+        let totals: Vec<f64> = per_seed.iter().map(|(w, _)| w.last().copied().unwrap_or(0.0)).collect();
+        curves.push(Curve {
+            name: name.clone(),
+            points: x.iter().zip(&mean_curve).map(|(t, v)| (*t, *v)).collect(),
+            band: Some(std_curve.clone()),
+        });
+        results.push(StrategyResult {
+            strategy: name.clone(),
+            at,
+            x,
+            mean_curve,
+            std_curve,
+            run_seconds: Some(mean_std(&totals)),
+        });
+    }
+    std::fs::create_dir_all(out)?;
+    let cmp = Comparison { measure: scale.label().into(), seeds, results };
+    write_atomic(&out.join("compare.json"), serde_json::to_string_pretty(&cmp)?.as_bytes())?;
+    curves_plot(
+        &format!("{}: mean ± std over {seeds} seeds", scale.label()),
+        "wall-clock seconds",
+        scale.label(),
+        &curves,
+        &out.join("compare.svg"),
+        cfg.output.png.then(|| out.join("compare.png")).as_deref(),
+    )?;
+    Ok(cmp)
+}
+
+fn run_all(
+    cfg: &ExperimentConfig,
+    setup: &Setup,
+    registry: &Registry,
+    seeds: usize,
+    axis: Axis,
+) -> Result<Vec<Vec<Trial>>> {
+    let plan = cfg.plan("--strategies", registry)?;
+    let one = |k: usize| -> Result<Vec<Trial>> {
+        let seed = cfg.seed.wrapping_add(k as u64);
+        let mut strategy = crate::setup::build_strategy(registry, &plan, &setup.space, &setup.evals, &setup.problem)?;
+        let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
+        let eval = setup.evals.evaluator.as_ref();
+        let out = match &cfg.scheduler {
+            None => Search::new(&setup.space, eval, &setup.problem, sc).run(strategy.as_mut())?,
+            Some(s) => FidelitySearch::new(&setup.space, eval, &setup.problem, sc, s.clone()).run(strategy.as_mut())?,
+        };
+        Ok(out.trials)
+    };
+    match axis {
+        Axis::Budget => (0..seeds).into_par_iter().map(one).collect(),
+        // One run at a time, so that each has the machine to itself.
+        Axis::Time => (0..seeds).map(one).collect(),
+    }
 }
 
 /// Renders the comparison as a text table.
 pub fn format_table(cmp: &Comparison) -> String {
     let budgets: Vec<usize> = cmp.results.first().map(|r| r.at.iter().map(|c| c.budget).collect()).unwrap_or_default();
+    let timed = cmp.results.iter().any(|r| r.run_seconds.is_some());
+    let unit = if timed { "s" } else { "" };
     let mut s = format!("{} (mean ± std over {} seeds)\n{:<28}", cmp.measure, cmp.seeds, "strategy");
     for b in &budgets {
-        s.push_str(&format!("{:>18}", format!("@{b}")));
+        s.push_str(&format!("{:>18}", format!("@{b}{unit}")));
+    }
+    if timed {
+        s.push_str(&format!("{:>18}", "run seconds"));
     }
     s.push('\n');
     for r in &cmp.results {
         s.push_str(&format!("{:<28}", r.strategy));
         for c in &r.at {
             s.push_str(&format!("{:>18}", format!("{:.4} ± {:.4}", c.mean, c.std)));
+        }
+        if let Some((m, sd)) = r.run_seconds {
+            s.push_str(&format!("{:>18}", format!("{m:.0} ± {sd:.0}")));
         }
         s.push('\n');
     }

@@ -416,6 +416,14 @@ impl ExperimentConfig {
                 ));
             }
         }
+        if let Some(m) = self.scheduler.as_ref().and_then(|s| s.zero_cost)
+            && !provided.contains(&m)
+        {
+            return Err(err(
+                "scheduler.zero_cost",
+                format!("no evaluator provides `{m}`; add an evaluator of kind = \"zero_cost\" that computes it"),
+            ));
+        }
         // Record the settings with their defaults filled in.
         self.space = self.space.with_settings(plan.space.settings());
         self.strategy = self.strategy.with_settings(plan.strategy.settings());

@@ -39,3 +39,4 @@ pub mod rundir;
 pub mod runner;
 pub mod setup;
 pub mod transfer_apply;
+pub mod zero_cost_cmd;

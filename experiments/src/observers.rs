@@ -89,8 +89,11 @@ impl SearchObserver for Progress {
                 if self.display.has_bar() {
                     self.display.message(text);
                 } else if self.plain() {
-                    // At most one summary line every 2 s, and the last one.
-                    self.display.show(trials.len(), *budget, &text, 2.0);
+                    // At most one summary line every 2 s, and the last one. A
+                    // scheduler's budget counts epochs.
+                    let done =
+                        trials.last().and_then(nas_core::fidelity::spent_epochs).map_or(trials.len(), |e| e as usize);
+                    self.display.show(done, *budget, &text, 2.0);
                 }
             }
             SearchEvent::Finished { done, reason } => {

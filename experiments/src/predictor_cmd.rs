@@ -14,7 +14,7 @@ use crate::progress::ProgressDisplay;
 use crate::registry::builtin_nb201_table;
 use crate::rundir::write_atomic;
 use anyhow::{Context, Result, bail};
-use nas_core::{EncodingKind, MetricTable, SearchSpace};
+use nas_core::{Architecture, EncodingKind, MetricTable, SearchSpace};
 use predictors::eval::{CurvePoint, MeanStd, learning_curve_with, learning_curves, train_split};
 use predictors::model::{Fit, ModelConfig, Predict, RidgeConfig};
 use predictors::transfer::{FewShotTransfer, Grouping, TransferScale};
@@ -52,6 +52,9 @@ pub struct EvalOptions {
     /// Table columns (device latencies such as `fpga_ms`) appended as `log10`
     /// features: the "cheap" features a guided search gets from its latency table.
     pub table_features: Vec<String>,
+    /// A CSV joined by `arch` whose columns `table_features` may name; rows
+    /// outside it are left out.
+    pub join: Option<PathBuf>,
 }
 
 /// The built-in NAS-Bench-201 space and its table (`space` must be `nb201`).
@@ -120,25 +123,65 @@ pub fn eval(opts: &EvalOptions) -> Result<EvalReport> {
             "--encoding none with no --free or --table-features leaves the models nothing to read; add e.g. --free layers"
         );
     }
-    let extra: Vec<usize> = opts
+    let joined = match &opts.join {
+        Some(p) => Some(MetricTable::load(p, &space).with_context(|| format!("--join {}", p.display()))?),
+        None => None,
+    };
+    // Each feature column: (from the joined table?, column index).
+    let extra: Vec<(bool, usize)> = opts
         .table_features
         .iter()
         .map(|c| {
-            table.column(c).with_context(|| format!("--table-features {c}: columns are {}", table.columns().join(", ")))
+            if let Ok(i) = table.column(c) {
+                return Ok((false, i));
+            }
+            if let Some(j) = &joined
+                && let Ok(i) = j.column(c)
+            {
+                return Ok((true, i));
+            }
+            let mut columns = table.columns().to_vec();
+            columns.extend(joined.iter().flat_map(|j| j.columns().to_vec()));
+            bail!("--table-features {c}: columns are {}", columns.join(", "))
         })
         .collect::<Result<_>>()?;
     let mut x = Vec::with_capacity(table.len());
     let mut y = Vec::with_capacity(table.len());
     let mut names = Vec::with_capacity(table.len());
     for (notation, row) in table.rows() {
-        if row[col].is_nan() || extra.iter().any(|&c| !row[c].is_finite()) {
+        if row[col].is_nan() {
+            continue;
+        }
+        let a = space.parse(notation)?;
+        let values: Vec<f64> = extra
+            .iter()
+            .map(|&(from_join, c)| match (&joined, from_join) {
+                (Some(j), true) => j.get(a.id(), c).unwrap_or(f64::NAN),
+                _ => row[c],
+            })
+            .collect();
+        if joined.is_some() && joined.as_ref().and_then(|j| j.get(a.id(), 0)).is_none() {
+            continue;
+        }
+        if values.iter().any(|v| !v.is_finite()) {
             continue;
         }
         names.push(notation.to_string());
-        let a = space.parse(notation)?;
         let f = fc.features(&space, &a).context("the space lacks this encoding")?;
-        x.push(FeatureConfig::with_extra(f, &extra.iter().map(|&c| row[c]).collect::<Vec<_>>()));
+        x.push(if extra.iter().any(|(j, _)| *j) {
+            // Joined scores (zero-cost proxies) can be negative: appended as they are.
+            let mut f = f;
+            for (&(from_join, _), v) in extra.iter().zip(&values) {
+                f.push(if from_join { *v } else { v.max(1e-9).log10() });
+            }
+            f
+        } else {
+            FeatureConfig::with_extra(f, &values)
+        });
         y.push(row[col]);
+    }
+    if x.is_empty() {
+        bail!("no architecture has every feature (check --join and --table-features)");
     }
     let models = opts
         .models

@@ -72,6 +72,7 @@ pub fn builtin() -> Registry {
     // Evaluators and cost models.
     r.add_evaluator::<nas_core::table_settings::TableSettings>();
     r.add_evaluator::<nas_core::train::evaluator::TrainSettings>();
+    r.add_evaluator::<nas_core::train::zero_cost_evaluator::ZeroCostSettings>();
     r.add_cost_model::<nas_core::AnalyticalSettings>();
     r.add_evaluator::<latency_lut::LutSettings>();
     r.add_evaluator::<latency_lut::MeasuredSettings>();

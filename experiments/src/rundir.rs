@@ -183,7 +183,8 @@ fn damaged_error(root: &Path, d: &DamagedLine, hint: &str) -> anyhow::Error {
 
 /// Reads the trial log without changing it. A last line cut off by a crash is
 /// dropped (that trial is simply evaluated again); a damaged line elsewhere is
-/// an error naming it and saying how to recover.
+/// an error naming it and saying how to recover. The trials come in search
+/// order (their `index`), whatever order parallel evaluations finished in.
 pub fn read_trials(root: &Path) -> Result<Vec<Trial>> {
     let log = parse_trial_log(&read_log_bytes(root)?);
     if let Some(d) = log.damaged_inside().first() {
@@ -193,7 +194,11 @@ pub fn read_trials(root: &Path) -> Result<Vec<Trial>> {
             &format!("run `hwnas plot {}` to move damaged lines to trials.rejected.jsonl", root.display()),
         ));
     }
-    Ok(log.trials)
+    // Parallel evaluations are logged as they finish; their index is the
+    // deterministic order of the search.
+    let mut trials = log.trials;
+    trials.sort_by_key(|t| t.index);
+    Ok(trials)
 }
 
 /// Reads the trial log for `resume` or `plot`. In [`LogMode::Recover`] damaged

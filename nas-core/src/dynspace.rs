@@ -193,6 +193,16 @@ impl<S: Capabilities> DynTrainable<AnyArch> for Typed<S> {
     fn build_forward(&self, arch: &AnyArch, device: &Device, seed: u64) -> Box<dyn Forward> {
         self.0.as_trainable().expect(CHECKED).build_forward(self.typed(arch), device, seed)
     }
+    fn zero_cost(
+        &self,
+        arch: &AnyArch,
+        batch: &ImageDataset,
+        proxies: &[crate::train::zero_cost::Proxy],
+        device: &Device,
+        seed: u64,
+    ) -> Result<crate::train::zero_cost::ProxyScores> {
+        self.0.as_trainable().expect(CHECKED).zero_cost(self.typed(arch), batch, proxies, device, seed)
+    }
     fn training_evaluator(
         &self,
         train: Arc<ImageDataset>,

@@ -147,9 +147,14 @@ impl<A: Architecture> Evaluator<A> for Joint<A> {
     fn fidelity(&self) -> FidelitySupport {
         FidelitySupport::combine(&self.parts.iter().map(|p| p.fidelity()).collect::<Vec<_>>())
     }
+    /// At a budget of zero epochs (a scheduler's zero-cost rung) only the parts
+    /// whose results do not depend on training run.
     fn evaluate(&self, arch: &A, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         let mut out = MetricMap::new();
         for p in &self.parts {
+            if ctx.fidelity == Some(0) && p.fidelity() != FidelitySupport::Independent {
+                continue;
+            }
             out.extend(p.evaluate(arch, ctx)?);
         }
         Ok(out)

@@ -33,11 +33,19 @@ pub enum Metric {
     MemoryMb,
     /// Wall-clock seconds the evaluation took (training cost).
     EvalSeconds,
+    /// Zero-cost proxy: natural log of the SynFlow score at initialisation
+    /// (see [`zero_cost`](crate::train::zero_cost)).
+    Synflow,
+    /// Zero-cost proxy: NASWOT's `ln |det K|` of the ReLU-code kernel at
+    /// initialisation.
+    Naswot,
+    /// Zero-cost proxy: the sum of the weights' gradient norms at initialisation.
+    GradNorm,
 }
 
 impl Metric {
     /// Every metric, in declaration order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 14] = [
         Metric::Accuracy,
         Metric::Loss,
         Metric::PsnrDb,
@@ -49,11 +57,14 @@ impl Metric {
         Metric::BitOps,
         Metric::MemoryMb,
         Metric::EvalSeconds,
+        Metric::Synflow,
+        Metric::Naswot,
+        Metric::GradNorm,
     ];
 
     /// Whether the value depends on how long the network was trained
     /// (accuracy, loss, PSNR, training time), as opposed to what the network is
-    /// (latency, energy, sizes).
+    /// (latency, energy, sizes, zero-cost scores at initialisation).
     pub fn depends_on_training(&self) -> bool {
         matches!(self, Metric::Accuracy | Metric::Loss | Metric::PsnrDb | Metric::EvalSeconds)
     }
@@ -72,6 +83,9 @@ impl Metric {
             Metric::BitOps => "bit_ops",
             Metric::MemoryMb => "memory_mb",
             Metric::EvalSeconds => "eval_seconds",
+            Metric::Synflow => "synflow",
+            Metric::Naswot => "naswot",
+            Metric::GradNorm => "grad_norm",
         }
     }
 
@@ -86,6 +100,7 @@ impl Metric {
             Metric::Params | Metric::Flops | Metric::Macs | Metric::BitOps => "count",
             Metric::MemoryMb => "MB",
             Metric::EvalSeconds => "s",
+            Metric::Synflow | Metric::Naswot | Metric::GradNorm => "score",
         }
     }
 
@@ -98,7 +113,9 @@ impl Metric {
     /// The direction users almost always want.
     pub fn natural_direction(&self) -> Direction {
         match self {
-            Metric::Accuracy | Metric::PsnrDb => Direction::Maximize,
+            Metric::Accuracy | Metric::PsnrDb | Metric::Synflow | Metric::Naswot | Metric::GradNorm => {
+                Direction::Maximize
+            }
             _ => Direction::Minimize,
         }
     }
@@ -113,7 +130,8 @@ impl Metric {
             Metric::Loss | Metric::Params | Metric::Flops | Metric::Macs | Metric::BitOps | Metric::EvalSeconds => {
                 Domain::NonNegative
             }
-            Metric::PsnrDb => Domain::Finite,
+            Metric::PsnrDb | Metric::Synflow | Metric::Naswot => Domain::Finite,
+            Metric::GradNorm => Domain::NonNegative,
         }
     }
 

@@ -219,7 +219,13 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         Evaluated { arch: arch.clone(), id: trial.arch_id, objectives, violation, metrics: trial.metrics.clone() }
     }
 
-    fn evaluate_one(&self, index: usize, arch: &S::Arch, done: &AtomicUsize) -> Result<Trial, NasError> {
+    fn evaluate_one(
+        &self,
+        index: usize,
+        arch: &S::Arch,
+        done: &AtomicUsize,
+        clock: &crate::trial::RunClock,
+    ) -> Result<Trial, NasError> {
         let id = arch.id();
         let seed = derive_seed(self.config.seed, id.0);
         let progress = |message: &str, fraction: f64| {
@@ -230,7 +236,7 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         let result = self.evaluator.evaluate(arch, &ctx);
         let eval_seconds = start.elapsed().as_secs_f64();
         let (status, reason, metrics) = judge(self.evaluator, self.problem, result)?;
-        let trial = Trial {
+        let mut trial = Trial {
             index,
             arch_id: id,
             arch: arch.notation(),
@@ -242,6 +248,7 @@ impl<'a, S: SearchSpace> Search<'a, S> {
             worker: self.worker.clone(),
             extra: Default::default(),
         };
+        clock.stamp(&mut trial);
         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
         self.emit(&SearchEvent::TrialFinished { trial: &trial, replayed: false, done: n, budget: self.config.budget });
         Ok(trial)
@@ -262,6 +269,7 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         let mut by_id: HashMap<ArchId, usize> = HashMap::new();
         let done = AtomicUsize::new(0);
         let mut idle = 0usize;
+        let clock = crate::trial::RunClock::new(self.prior.values());
         self.emit(&SearchEvent::Started { budget, resumed: self.prior.len() });
         let reason = loop {
             if trials.len() >= budget {
@@ -301,8 +309,10 @@ impl<'a, S: SearchSpace> Search<'a, S> {
                     None => to_eval.push((k, *index, *arch)),
                 }
             }
-            let results: Vec<(usize, Result<Trial, NasError>)> =
-                to_eval.par_iter().map(|(k, index, arch)| (*k, self.evaluate_one(*index, arch, &done))).collect();
+            let results: Vec<(usize, Result<Trial, NasError>)> = to_eval
+                .par_iter()
+                .map(|(k, index, arch)| (*k, self.evaluate_one(*index, arch, &done, &clock)))
+                .collect();
             for (k, r) in results {
                 slots[k] = Some(r?);
             }

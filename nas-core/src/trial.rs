@@ -53,12 +53,70 @@ impl Trial {
     pub fn is_ok(&self) -> bool {
         self.status == TrialStatus::Ok
     }
+
+    /// Seconds from the start of the run to the end of this evaluation
+    /// (`extra.wall_s`; `None` for records written before it existed).
+    pub fn wall_seconds(&self) -> Option<f64> {
+        self.extra.get(WALL_KEY).and_then(serde_json::Value::as_f64)
+    }
+}
+
+/// The key of [`Trial::wall_seconds`] in [`Trial::extra`].
+pub const WALL_KEY: &str = "wall_s";
+
+/// The clock of a run: seconds since it started, continued across a resume
+/// (from the latest stamp among the earlier run's records), so that HV can be
+/// drawn against wall time.
+#[derive(Clone, Copy, Debug)]
+pub struct RunClock {
+    start: std::time::Instant,
+    offset: f64,
+}
+
+impl RunClock {
+    /// A clock starting now, after the records of an interrupted run.
+    pub fn new<'t>(prior: impl IntoIterator<Item = &'t Trial>) -> Self {
+        let offset = prior.into_iter().filter_map(Trial::wall_seconds).fold(0.0, f64::max);
+        RunClock { start: std::time::Instant::now(), offset }
+    }
+
+    /// Stores the run's seconds so far in `trial` ([`Trial::wall_seconds`]).
+    pub fn stamp(&self, trial: &mut Trial) {
+        let s = self.offset + self.start.elapsed().as_secs_f64();
+        trial.extra.insert(WALL_KEY.into(), serde_json::json!((s * 1000.0).round() / 1000.0));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metric::Metric;
+
+    #[test]
+    fn the_run_clock_continues_after_the_records_of_an_interrupted_run() {
+        let mut earlier = Trial {
+            index: 0,
+            arch_id: ArchId::of("x"),
+            arch: "x".into(),
+            status: TrialStatus::Ok,
+            reason: None,
+            metrics: MetricMap::new(),
+            seed: 0,
+            eval_seconds: 1.0,
+            worker: None,
+            extra: Default::default(),
+        };
+        assert_eq!(earlier.wall_seconds(), None);
+        earlier.extra.insert(WALL_KEY.into(), serde_json::json!(125.5));
+        let clock = RunClock::new([&earlier]);
+        let mut t = earlier.clone();
+        clock.stamp(&mut t);
+        let s = t.wall_seconds().expect("stamped");
+        assert!((125.5..126.5).contains(&s), "{s}");
+        // A fresh run starts at zero.
+        RunClock::new([]).stamp(&mut t);
+        assert!(t.wall_seconds().expect("stamped") < 1.0);
+    }
 
     #[test]
     fn json_round_trip_is_exact() {

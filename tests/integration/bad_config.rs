@@ -44,6 +44,7 @@ fn good_and_default_configs_parse() {
         "nb201-lut-constrained.toml",
         "nb201-predictor-guided.toml",
         "nb201-multifidelity.toml",
+        "quickstart-asha.toml",
         "darts-digits.toml",
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
@@ -51,7 +52,7 @@ fn good_and_default_configs_parse() {
     }
     // Every shipped config is in the list above.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
-    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 7);
+    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 8);
 }
 
 #[test]

@@ -119,3 +119,65 @@ fn bad_scheduler_settings_are_refused_naming_the_field() {
     let e = err(with(&shipped(), "epochs = 200\n", ""));
     assert!(e.contains("epochs") && e.contains("low_fidelity"), "{e}");
 }
+
+fn quickstart_asha() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs/quickstart-asha.toml");
+    std::fs::read_to_string(p).expect("shipped config")
+}
+
+/// The shipped zero-cost ASHA quickstart, shrunk to 8x8 digits and a few epochs.
+fn small_quickstart_asha() -> String {
+    let t = with(&quickstart_asha(), "dataset = \"mnist10k\"", "dataset = \"digits\"");
+    let t = with(&t, "budget = 32", "budget = 8");
+    let t = with(&t, "max_train_samples = 3000", "max_train_samples = 300");
+    let t = with(&t, "max_val_samples = 1000", "max_val_samples = 200");
+    with(&t, "constraints = [\"latency_ms <= 6\"]", "constraints = []")
+}
+
+#[test]
+fn a_zero_cost_rung_scores_every_candidate_before_any_training() {
+    let registry = experiments::registry::builtin();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = config(&small_quickstart_asha(), tmp.path()).expect("valid");
+    let opts = RunOptions { quiet: true, ..Default::default() };
+    let s = run_new(&cfg, &tmp.path().join("zc"), &registry, &opts).expect("runs");
+    let mut first_seen = std::collections::HashSet::new();
+    let mut trained = 0;
+    for t in &s.trials {
+        let r = FidelityRecord::of(t).expect("a scheduler record");
+        assert!(t.is_ok(), "{:?}", t.reason);
+        if first_seen.insert(t.arch_id) {
+            // Every candidate starts at the zero-epoch rung: proxy and latency, no training.
+            assert_eq!((r.epochs, r.cost_epochs), (0, 0), "{}", t.arch);
+            assert!(t.metrics.contains_key(&nas_core::Metric::Naswot), "{:?}", t.metrics);
+            assert!(!t.metrics.contains_key(&nas_core::Metric::Accuracy), "{:?}", t.metrics);
+        } else {
+            assert!(r.epochs >= 1 && t.metrics.contains_key(&nas_core::Metric::Accuracy));
+            // Continued from the checkpoint of its previous rung.
+            let before = r.curve.iter().rev().nth(1).map_or(0, |p| p.epochs);
+            assert_eq!(r.cost_epochs, r.epochs - before);
+            trained += 1;
+        }
+    }
+    let spent = spent_epochs(s.trials.last().expect("trials")).expect("epochs");
+    assert!((6..=8).contains(&spent), "{spent}");
+    // The proxy sorted out candidates that never trained.
+    assert!(first_seen.len() > trained, "{} candidates, {trained} trainings", first_seen.len());
+    assert!(s.hypervolume.is_some_and(|h| h > 0.0), "{:?}", s.hypervolume);
+}
+
+#[test]
+fn bad_zero_cost_settings_are_refused_naming_the_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let err = |text: String| config(&text, tmp.path()).expect_err("refused");
+    let e = err(with(&quickstart_asha(), "zero_cost = \"naswot\"", "zero_cost = \"latency_ms\""));
+    assert!(e.contains("scheduler.zero_cost") && e.contains("synflow, naswot, grad_norm"), "{e}");
+    let e = err(with(&quickstart_asha(), "kind = \"asha\"", "kind = \"hyperband\""));
+    assert!(e.contains("scheduler.zero_cost") && e.contains("asha or successive_halving"), "{e}");
+    let e = err(with(&quickstart_asha(), "zero_cost = \"naswot\"", "zero_cost = \"synflow\""));
+    assert!(e.contains("scheduler.zero_cost") && e.contains("no evaluator provides `synflow`"), "{e}");
+    let e = err(with(&quickstart_asha(), "proxies = [\"naswot\"]", "proxies = [\"naswot\"]\nbatch_size = 1"));
+    assert!(e.contains("batch_size") && e.contains('1'), "{e}");
+    let e = err(with(&quickstart_asha(), "rungs = [1, 2]", "rungs = [0, 1, 2]"));
+    assert!(e.contains("scheduler.rungs") && e.contains("zero_cost"), "{e}");
+}

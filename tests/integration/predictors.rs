@@ -299,6 +299,7 @@ fn pretraining_on_free_features_helps_the_mlp_with_few_labels() {
         png: false,
         pretrain: 5000,
         table_features: vec![],
+        join: None,
     };
     let out = experiments::predictor_cmd::eval(&opts).expect("eval");
     let tau = |model: &str| -> f64 { out.curves.iter().find(|c| c.model == model).expect("curve").kendall_tau.mean };
@@ -570,4 +571,57 @@ device = "fpga"
     );
     let msg = ExperimentConfig::from_toml(&verify, "z.toml").expect_err("verify").to_string();
     assert!(msg.contains("output.verify") && msg.contains("last evaluator"), "{msg}");
+}
+
+#[test]
+fn predictor_eval_reads_joined_scores_such_as_zero_cost_proxies() {
+    // A joined CSV of 300 cells: an `oracle` column (the CIFAR-10 accuracy
+    // itself) and a `noise` column. Only those cells are used, and the
+    // features come from the joined file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let space = search_spaces::nb201::Nb201Space::new(Default::default()).expect("space");
+    let path = experiments::registry::builtin_nb201_table();
+    let table = nas_core::MetricTable::load(&path, &space).expect("table");
+    let col = table.column("cifar10_test_acc").expect("column");
+    let mut csv = String::from("arch,oracle,noise\n");
+    for (i, (arch, row)) in table.rows().step_by(50).take(300).enumerate() {
+        csv.push_str(&format!("{arch},{},{}\n", row[col], (i * 7919) % 101));
+    }
+    let joined = dir.path().join("scores.csv");
+    std::fs::write(&joined, csv).expect("csv");
+    let eval = |feature: &str| {
+        let opts = experiments::predictor_cmd::EvalOptions {
+            space: "nb201".into(),
+            target: "cifar10".into(),
+            train_sizes: vec![20],
+            seeds: 3,
+            models: vec!["ridge".into()],
+            encoding: EncodingKind::None,
+            free: vec![],
+            out: dir.path().join(feature),
+            png: false,
+            pretrain: 0,
+            table_features: vec![feature.into()],
+            join: Some(joined.clone()),
+        };
+        experiments::predictor_cmd::eval(&opts).expect("eval").curves[0].kendall_tau.mean
+    };
+    assert!(eval("oracle") > 0.95, "the oracle column ranks perfectly");
+    assert!(eval("noise").abs() < 0.3, "the noise column does not");
+    let opts = experiments::predictor_cmd::EvalOptions {
+        space: "nb201".into(),
+        target: "cifar10".into(),
+        train_sizes: vec![20],
+        seeds: 1,
+        models: vec!["ridge".into()],
+        encoding: EncodingKind::None,
+        free: vec![],
+        out: dir.path().join("x"),
+        png: false,
+        pretrain: 0,
+        table_features: vec!["missing".into()],
+        join: Some(joined.clone()),
+    };
+    let e = experiments::predictor_cmd::eval(&opts).expect_err("unknown column").to_string();
+    assert!(e.contains("--table-features missing") && e.contains("oracle"), "{e}");
 }

@@ -89,18 +89,30 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
         }
     }
 
-    fn min_vector(&self, trial: &Trial) -> (Option<Vec<f64>>, f64) {
+    /// The problem results at `epochs` are ranked by: the zero-cost one at a
+    /// zero-epoch rung.
+    fn problem_at(&self, epochs: u32, zero_rung: &'a Problem) -> &'a Problem {
+        if epochs == 0 { zero_rung } else { self.problem }
+    }
+
+    fn min_vector(problem: &Problem, trial: &Trial) -> (Option<Vec<f64>>, f64) {
         if !trial.is_ok() {
             return (None, f64::INFINITY);
         }
-        match self.problem.min_vector(&trial.metrics) {
-            Some(v) => (Some(v), self.problem.violation(&trial.metrics)),
+        match problem.min_vector(&trial.metrics) {
+            Some(v) => (Some(v), problem.violation(&trial.metrics)),
             None => (None, f64::INFINITY),
         }
     }
 
     /// Evaluates `arch` at `epochs` (a fresh trial; the caller completes its record).
-    fn evaluate(&self, arch: &S::Arch, epochs: u32) -> Result<Trial, NasError> {
+    fn evaluate(
+        &self,
+        arch: &S::Arch,
+        epochs: u32,
+        problem: &Problem,
+        clock: &crate::trial::RunClock,
+    ) -> Result<Trial, NasError> {
         let id = arch.id();
         let seed = derive_seed(self.config.seed, id.0);
         let progress = |message: &str, fraction: f64| {
@@ -110,8 +122,8 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
         let start = Instant::now();
         let result = self.evaluator.evaluate(arch, &ctx);
         let eval_seconds = start.elapsed().as_secs_f64();
-        let (status, reason, metrics) = crate::search::judge(self.evaluator, self.problem, result)?;
-        Ok(Trial {
+        let (status, reason, metrics) = crate::search::judge(self.evaluator, problem, result)?;
+        let mut trial = Trial {
             index: 0,
             arch_id: id,
             arch: arch.notation(),
@@ -122,7 +134,9 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
             eval_seconds,
             worker: self.worker.clone(),
             extra: Default::default(),
-        })
+        };
+        clock.stamp(&mut trial);
+        Ok(trial)
     }
 
     /// Runs the search until the next job does not fit in the budget of epochs,
@@ -136,6 +150,8 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
             });
         }
         let mut scheduler = Scheduler::new(&self.scheduler, self.problem)?;
+        let zero_rung = self.scheduler.zero_rung_problem(self.problem);
+        let clock = crate::trial::RunClock::new(self.prior.values());
         let rungs = scheduler.rungs().to_vec();
         // An evaluator that continues a candidate from its checkpoint is
         // charged only the epochs it adds.
@@ -207,7 +223,9 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
                     let epochs = rungs[j.rung];
                     match self.prior.get(&(j.arch, epochs)) {
                         Some(t) => Ok((t.clone(), true)),
-                        None => self.evaluate(&archs[&j.arch], epochs).map(|t| (t, false)),
+                        None => self
+                            .evaluate(&archs[&j.arch], epochs, self.problem_at(epochs, &zero_rung), &clock)
+                            .map(|t| (t, false)),
                     }
                 })
                 .collect();
@@ -218,12 +236,13 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
                 spent += u64::from(cost);
                 let curve = curves.entry(j.arch).or_default();
                 if t.is_ok() {
-                    curve.push(CurvePoint { epochs, metrics: curve_metrics(self.problem, &t.metrics) });
+                    let problem = self.problem_at(epochs, &zero_rung);
+                    curve.push(CurvePoint { epochs, metrics: curve_metrics(problem, &t.metrics) });
                 }
                 t.index = trials.len();
                 FidelityRecord { epochs, rung: j.rung, cost_epochs: cost, spent_epochs: spent, curve: curve.clone() }
                     .store(&mut t);
-                let (objectives, violation) = self.min_vector(&t);
+                let (objectives, violation) = Self::min_vector(self.problem_at(epochs, &zero_rung), &t);
                 scheduler.report(j.arch, j.rung, objectives, violation);
                 self.emit(&SearchEvent::TrialFinished {
                     trial: &t,
@@ -241,7 +260,8 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
                 .iter()
                 .filter_map(|a| {
                     let i = *first_result.get(&a.id())?;
-                    let (objectives, violation) = self.min_vector(&trials[i]);
+                    let epochs = trial_epochs(&trials[i]).unwrap_or(1);
+                    let (objectives, violation) = Self::min_vector(self.problem_at(epochs, &zero_rung), &trials[i]);
                     Some(Evaluated {
                         arch: a.clone(),
                         id: a.id(),

@@ -182,6 +182,12 @@ pub struct SchedulerConfig {
     /// crowding, default) or the metric of one objective (e.g. `accuracy`).
     #[serde(default = "default_promotion")]
     pub promotion: String,
+    /// A zero-cost proxy (`synflow`, `naswot`, `grad_norm`; from a `zero_cost`
+    /// evaluator) scored before any training: adds a zero-epoch rung below the
+    /// others, where the proxy stands in for the objectives that depend on
+    /// training (asha and successive_halving, whose candidates all start there).
+    #[serde(default)]
+    pub zero_cost: Option<Metric>,
 }
 
 fn invalid(field: &str, value: impl ToString, allowed: impl Into<String>) -> NasError {
@@ -204,9 +210,13 @@ impl SchedulerConfig {
                 ));
             }
             if r.len() < 2 || r[0] == 0 || r.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(invalid("rungs", format!("{r:?}"), "at least two increasing epoch counts >= 1"));
+                return Err(invalid(
+                    "rungs",
+                    format!("{r:?}"),
+                    "at least two increasing epoch counts >= 1 (a zero-epoch rung comes from `zero_cost = \"naswot\"`)",
+                ));
             }
-            return Ok(r.clone());
+            return Ok(self.with_zero_rung(r.clone()));
         }
         let (Some(min), Some(max)) = (self.min_epochs, self.max_epochs) else {
             return Err(invalid("rungs", "(missing)", "`rungs = [..]` or both `min_epochs` and `max_epochs`"));
@@ -239,7 +249,36 @@ impl SchedulerConfig {
                 ),
             ));
         }
-        Ok(out)
+        Ok(self.with_zero_rung(out))
+    }
+
+    fn with_zero_rung(&self, rungs: Vec<u32>) -> Vec<u32> {
+        match self.zero_cost {
+            Some(_) => std::iter::once(0).chain(rungs).collect(),
+            None => rungs,
+        }
+    }
+
+    /// The problem a zero-epoch rung is ranked by: every objective that depends
+    /// on training (accuracy, loss...) replaced by the zero-cost proxy
+    /// (maximised; in place, so objective indices keep their meaning), and the
+    /// constraints on such metrics left out. `problem` itself without
+    /// `zero_cost`.
+    pub fn zero_rung_problem(&self, problem: &Problem) -> Problem {
+        let Some(proxy) = self.zero_cost else { return problem.clone() };
+        let objectives = problem
+            .objectives
+            .iter()
+            .map(|o| {
+                if o.metric.depends_on_training() {
+                    crate::metric::Objective { metric: proxy, direction: crate::metric::Direction::Maximize }
+                } else {
+                    *o
+                }
+            })
+            .collect();
+        let constraints = problem.constraints.iter().filter(|c| !c.metric.depends_on_training()).cloned().collect();
+        Problem::new(objectives, constraints)
     }
 
     /// Checks every setting (and that the promotion metric is an objective of
@@ -248,6 +287,26 @@ impl SchedulerConfig {
         self.rungs()?;
         if self.bracket_scale == 0 || self.bracket_scale > 1000 {
             return Err(invalid("bracket_scale", self.bracket_scale, "an integer from 1 to 1000"));
+        }
+        if let Some(m) = self.zero_cost {
+            if crate::train::zero_cost::Proxy::of_metric(m).is_none() {
+                return Err(invalid("zero_cost", m, crate::train::zero_cost::Proxy::names()));
+            }
+            if self.kind == SchedulerKind::Hyperband {
+                return Err(invalid(
+                    "zero_cost",
+                    m,
+                    "no zero-cost rung with hyperband (its brackets start at trained rungs, whose results the \
+                     proposal strategy could not compare with proxy scores); use asha or successive_halving",
+                ));
+            }
+            if !problem.objectives.iter().any(|o| o.metric.depends_on_training()) {
+                return Err(invalid(
+                    "zero_cost",
+                    m,
+                    "a proxy for an objective that depends on training (accuracy, loss, psnr_db); no objective does",
+                ));
+            }
         }
         self.promotion(problem).map(|_| ())
     }
@@ -266,7 +325,8 @@ impl SchedulerConfig {
     /// Checks that the evaluators can give results at every rung.
     pub fn check_support(&self, support: &FidelitySupport, evaluators: &str) -> Result<(), NasError> {
         let rungs = self.rungs()?;
-        if let Some(bad) = rungs.iter().find(|r| !support.allows(**r)) {
+        // The zero-epoch rung is scored by the zero-cost evaluator alone.
+        if let Some(bad) = rungs.iter().filter(|r| **r > 0 || self.zero_cost.is_none()).find(|r| !support.allows(**r)) {
             let field = if self.rungs.is_some() { "rungs" } else { "max_epochs" };
             return Err(invalid(
                 field,

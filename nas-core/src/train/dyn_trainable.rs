@@ -9,7 +9,8 @@
 use super::backend::Backend;
 use super::data::ImageDataset;
 use super::evaluator::TrainingEvaluator;
-use super::trainer::{TrainConfig, init_seeded};
+use super::trainer::{TrainConfig, init_seeded, panic_message};
+use super::zero_cost::{Proxy, ProxyScores};
 use super::{ImageClassifier, TrainableSpace};
 use crate::error::NasError;
 use crate::evaluator::Evaluator;
@@ -41,6 +42,18 @@ pub trait DynTrainable<A>: Send + Sync {
     /// ([`init_seeded`]: the same seed gives the same weights).
     fn build_forward(&self, arch: &A, device: &Device, seed: u64) -> Box<dyn Forward>;
 
+    /// The zero-cost `proxies` of the network of `arch` initialised from `seed`,
+    /// on `batch` (see [`zero_cost`](super::zero_cost)). A panic inside burn
+    /// becomes [`NasError::Backend`].
+    fn zero_cost(
+        &self,
+        arch: &A,
+        batch: &ImageDataset,
+        proxies: &[Proxy],
+        device: &Device,
+        seed: u64,
+    ) -> Result<ProxyScores, NasError>;
+
     /// The evaluator that trains architectures of this space on `train` and
     /// validates on `val` (checked: shapes, classes, settings).
     fn training_evaluator(
@@ -63,6 +76,21 @@ impl<S: TrainableSpace + Clone + 'static> DynTrainable<S::Arch> for S {
 
     fn build_forward(&self, arch: &S::Arch, device: &Device, seed: u64) -> Box<dyn Forward> {
         Box::new(init_seeded(seed, device, || self.build_model(arch, device)))
+    }
+
+    fn zero_cost(
+        &self,
+        arch: &S::Arch,
+        batch: &ImageDataset,
+        proxies: &[Proxy],
+        device: &Device,
+        seed: u64,
+    ) -> Result<ProxyScores, NasError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let build = || init_seeded(seed, device, || self.build_model(arch, device));
+            super::zero_cost::score(build, batch, proxies, device)
+        }))
+        .map_err(|p| NasError::Backend(format!("zero-cost proxies: {}", panic_message(p))))?
     }
 
     fn training_evaluator(

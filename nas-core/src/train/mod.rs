@@ -53,6 +53,8 @@ pub mod dyn_trainable;
 pub mod evaluator;
 pub mod loaders;
 pub mod trainer;
+pub mod zero_cost;
+pub mod zero_cost_evaluator;
 
 pub use backend::{Backend, ReferenceCnn, Throughput, ThroughputConfig, measure_throughput};
 pub use data::{Batch, BatchIter, ChannelStats, DataSplit, ImageDataset};

@@ -6,7 +6,7 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use nas_core::train::zero_cost::relu;
 
 /// Geometry of a square 2-D convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

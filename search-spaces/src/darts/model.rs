@@ -16,7 +16,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
 
 /// DARTS `SepConv`: (ReLU, depthwise kxk, pointwise 1x1, BN) twice; the stride is

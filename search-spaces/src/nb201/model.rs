@@ -15,7 +15,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
 
 /// The module of one cell edge.
@@ -72,7 +72,9 @@ impl Nb201Cell {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let dims = x.dims();
         let device = x.device();
-        let zeros = || Tensor::<4>::zeros(dims, &device);
+        // In the input's precision (zero-cost scores run in f64).
+        let dtype = x.dtype();
+        let zeros = || Tensor::<4>::zeros(dims, (&device, dtype));
         // `None` marks a zero node.
         let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
         for node in 1..NUM_NODES {
@@ -279,5 +281,30 @@ pub(crate) mod tests {
         let g = model.stem.conv.weight.grad(&grads).expect("stem gradient");
         let norm: f32 = g.abs().sum().into_scalar::<f32>();
         assert!(norm.is_finite() && norm > 0.0, "gradient norm {norm}");
+    }
+
+    #[test]
+    fn zero_cost_scores_of_the_benchmark_networks_are_finite_and_a_dead_cell_scores_lowest() {
+        use nas_core::train::DynTrainable;
+        use nas_core::train::zero_cost::{Proxy, proxy_batch};
+        let device = Device::flex();
+        // The benchmark's own network (C = 16, N = 5): synflow's gradients reach
+        // e^90 in the first layers, beyond f32.
+        let space = Nb201Space::default();
+        let batch = proxy_batch(None, [3, 32, 32], 10, 8, 1);
+        let score = |notation: &str| -> Vec<f64> {
+            let arch = Nb201Arch::parse(notation).expect("valid");
+            let s = space.zero_cost(&arch, &batch, &Proxy::ALL, &device, 7).expect("scores");
+            assert_eq!(space.zero_cost(&arch, &batch, &Proxy::ALL, &device, 7).expect("again"), s, "deterministic");
+            s.into_iter().map(|(_, v)| v).collect()
+        };
+        let deep = score(ARCHS[3]);
+        assert!(deep.iter().all(|v| v.is_finite()), "{deep:?}");
+        assert!(deep[0] > 88.0, "ln synflow {} would overflow f32", deep[0]);
+        // Every path of the cell is `none`: the output does not depend on the input.
+        let dead = score(ARCHS[1]);
+        assert_eq!(dead[0], f64::NEG_INFINITY, "synflow {dead:?}");
+        assert_eq!(dead[1], f64::NEG_INFINITY, "naswot {dead:?}");
+        assert_eq!(dead[2], 0.0, "grad_norm {dead:?}");
     }
 }
