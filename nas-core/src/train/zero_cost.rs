@@ -197,11 +197,11 @@ pub fn naswot<M: ImageClassifier>(model: &M, batch: &ImageDataset, device: &Devi
     let ad = device.clone().without_autodiff().autodiff();
     let n = batch.len();
     let b = batch.batch_range(0, n, &ad);
-    let previous = RECORDER.with(|r| r.borrow_mut().replace(Kernel { n, k: vec![0.0; n * n] }));
+    let previous = RECORDER.with(|r| r.borrow_mut().replace(Kernel { n, k: None }));
     let model = model.clone().train();
     let _ = model.forward(b.images);
     let kernel = RECORDER.with(|r| std::mem::replace(&mut *r.borrow_mut(), previous));
-    let k = kernel.map(|k| k.k).unwrap_or_default();
+    let k = kernel.map(Kernel::into_values).unwrap_or_else(|| vec![0.0; n * n]);
     crate::linalg::log_abs_det(&k, n)
 }
 
@@ -217,13 +217,17 @@ pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     burn::tensor::activation::relu(x)
 }
 
-/// The NASWOT kernel being accumulated on this thread.
+/// The NASWOT kernel being accumulated on this thread (on the device; read
+/// once, after the forward pass).
 struct Kernel {
     n: usize,
-    k: Vec<f64>,
+    k: Option<Tensor<2>>,
 }
 
 impl Kernel {
+    /// Adds the agreements of the codes of `x`: with `c` the `[n, F]` codes and
+    /// `s` their row sums, `c c^T + (1 - c)(1 - c)^T = 2 c c^T + F - s_i - s_j`
+    /// (one matrix product instead of two).
     fn add_codes<const D: usize>(&mut self, x: &Tensor<D>) {
         let dims = x.dims();
         if dims[0] != self.n {
@@ -231,11 +235,19 @@ impl Kernel {
         }
         let per_image: usize = dims[1..].iter().product();
         let codes = x.clone().inner().reshape([self.n, per_image]).greater_elem(0.0).float();
-        let flipped = codes.clone().neg().add_scalar(1.0);
-        let agree = codes.clone().matmul(codes.transpose()) + flipped.clone().matmul(flipped.transpose());
-        let values = agree.into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default();
-        for (k, v) in self.k.iter_mut().zip(values) {
-            *k += v;
+        let sums = codes.clone().sum_dim(1); // [n, 1]
+        let both = codes.clone().matmul(codes.transpose()).mul_scalar(2.0);
+        let agree = both.add_scalar(per_image as f64) - sums.clone() - sums.transpose();
+        self.k = Some(match self.k.take() {
+            Some(k) => k + agree,
+            None => agree,
+        });
+    }
+
+    fn into_values(self) -> Vec<f64> {
+        match self.k {
+            Some(k) => k.into_data().convert::<f64>().try_to_vec::<f64>().unwrap_or_default(),
+            None => vec![0.0; self.n * self.n],
         }
     }
 }
