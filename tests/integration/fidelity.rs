@@ -164,6 +164,18 @@ fn a_zero_cost_rung_scores_every_candidate_before_any_training() {
     // The proxy sorted out candidates that never trained.
     assert!(first_seen.len() > trained, "{} candidates, {trained} trainings", first_seen.len());
     assert!(s.hypervolume.is_some_and(|h| h > 0.0), "{:?}", s.hypervolume);
+    // The same config and seed give the same records, proxy scores included.
+    let again = run_new(&cfg, &tmp.path().join("zc2"), &registry, &opts).expect("runs");
+    let key = |t: &[nas_core::Trial]| -> Vec<(String, Option<u32>, nas_core::MetricMap)> {
+        t.iter()
+            .map(|t| {
+                let mut m = t.metrics.clone();
+                m.remove(&nas_core::Metric::EvalSeconds);
+                (t.arch.clone(), trial_epochs(t), m)
+            })
+            .collect()
+    };
+    assert_eq!(key(&s.trials), key(&again.trials));
 }
 
 #[test]
