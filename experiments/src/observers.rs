@@ -42,13 +42,20 @@ pub struct Progress {
     display: ProgressDisplay,
     problem: Problem,
     scale: Option<HvScale>,
+    unit: &'static str,
 }
 
 impl Progress {
     /// A progress display for a run of `budget` trials. `scale` is the true-front
     /// normalisation when known (then the HV ratio is shown).
     pub fn new(budget: usize, problem: Problem, scale: Option<HvScale>, quiet: bool) -> Self {
-        Progress { display: ProgressDisplay::new(budget, quiet), problem, scale }
+        Progress { display: ProgressDisplay::new(budget, quiet), problem, scale, unit: "distinct architectures" }
+    }
+
+    /// The budget counts epochs of training (a run with a scheduler).
+    pub fn in_epochs(mut self) -> Self {
+        self.unit = "epochs of training";
+        self
     }
 
     fn hv_text(&self, trials: &[nas_core::Trial]) -> String {
@@ -70,7 +77,7 @@ impl SearchObserver for Progress {
     fn on_event(&self, event: &SearchEvent<'_>) {
         match event {
             SearchEvent::Started { budget, resumed } if self.plain() => {
-                println!("search: budget {budget} distinct architectures, {resumed} recorded trials to replay");
+                println!("search: budget {budget} {}, {resumed} recorded trials to replay", self.unit);
             }
             SearchEvent::EvalProgress { arch_id, message, .. } => self.display.message(format!("{arch_id}: {message}")),
             SearchEvent::TrialFinished { trial, replayed, done, budget } => {

@@ -136,7 +136,10 @@ fn execute_in(
     let rd = &open()?;
     let search_cfg = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed: cfg.seed, max_idle_asks: 50 };
     let writer = TrialLogWriter::new(rd);
-    let progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);
+    let mut progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);
+    if cfg.scheduler.is_some() {
+        progress = progress.in_epochs();
+    }
     let evaluator = setup.evals.evaluator.as_ref();
     let outcome = match &cfg.scheduler {
         None => Search::new(&setup.space, evaluator, &problem, search_cfg)
