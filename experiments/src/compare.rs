@@ -209,14 +209,28 @@ pub fn compare(
         let x = x.into_iter().map(|k| k as f64).collect();
         results.push(StrategyResult { strategy: name.clone(), at, x, mean_curve, std_curve, run_seconds: None });
     }
+    let x_label = if top_rung.is_some() { "epochs of training spent" } else { "distinct architectures evaluated" };
+    write_comparison(cfg, &scale, seeds, results, &curves, x_label, out)
+}
+
+/// Writes `compare.json` and the curves plot into `out`.
+fn write_comparison(
+    cfg: &ExperimentConfig,
+    scale: &HvScale,
+    seeds: usize,
+    results: Vec<StrategyResult>,
+    curves: &[Curve],
+    x_label: &str,
+    out: &Path,
+) -> Result<Comparison> {
     std::fs::create_dir_all(out)?;
     let cmp = Comparison { measure: scale.label().into(), seeds, results };
     write_atomic(&out.join("compare.json"), serde_json::to_string_pretty(&cmp)?.as_bytes())?;
     curves_plot(
         &format!("{}: mean ± std over {seeds} seeds", scale.label()),
-        if top_rung.is_some() { "epochs of training spent" } else { "distinct architectures evaluated" },
+        x_label,
         scale.label(),
-        &curves,
+        curves,
         &out.join("compare.svg"),
         cfg.output.png.then(|| out.join("compare.png")).as_deref(),
     )?;
@@ -314,18 +328,7 @@ fn time_comparison(
             run_seconds: Some(mean_std(&totals)),
         });
     }
-    std::fs::create_dir_all(out)?;
-    let cmp = Comparison { measure: scale.label().into(), seeds, results };
-    write_atomic(&out.join("compare.json"), serde_json::to_string_pretty(&cmp)?.as_bytes())?;
-    curves_plot(
-        &format!("{}: mean ± std over {seeds} seeds", scale.label()),
-        "wall-clock seconds",
-        scale.label(),
-        &curves,
-        &out.join("compare.svg"),
-        cfg.output.png.then(|| out.join("compare.png")).as_deref(),
-    )?;
-    Ok(cmp)
+    write_comparison(cfg, scale, seeds, results, &curves, "wall-clock seconds", out)
 }
 
 fn run_all(
