@@ -23,7 +23,7 @@ fn config(strategy: &str) -> ExperimentConfig {
 
 /// One search of `budget` distinct architectures with batch `batch`.
 fn search(setup: &Setup, registry: &nas_core::Registry, budget: usize, batch: usize) -> usize {
-    let mut s = setup.strategy(registry).expect("strategy");
+    let mut s = setup.strategy(registry, None, true).expect("strategy");
     let sc = SearchConfig { budget, batch_size: batch, seed: 1, max_idle_asks: 50 };
     let out =
         Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc).run(s.as_mut()).expect("search");

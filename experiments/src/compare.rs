@@ -341,7 +341,14 @@ fn run_all(
     let plan = cfg.plan("--strategies", registry)?;
     let one = |k: usize| -> Result<Vec<Trial>> {
         let seed = cfg.seed.wrapping_add(k as u64);
-        let mut strategy = crate::setup::build_strategy(registry, &plan, &setup.space, &setup.evals, &setup.problem)?;
+        let mut strategy = crate::setup::build_strategy(
+            registry,
+            &plan,
+            &setup.space,
+            &setup.evals,
+            &setup.problem,
+            crate::setup::StrategyInputs { data: setup.data.as_ref(), workdir: None, quiet: true },
+        )?;
         let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
         let eval = setup.evals.evaluator.as_ref();
         let out = match &cfg.scheduler {

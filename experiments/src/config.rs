@@ -191,9 +191,29 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The dataset of the first evaluator that trains, if any.
+    /// The dataset of the first evaluator that trains, or else the one the
+    /// strategy trains on (a differentiable search's supernet), if any.
     pub fn dataset(&self) -> Option<DatasetRequest> {
-        self.evaluators.iter().find_map(|e| e.dataset())
+        self.evaluators.iter().find_map(|e| e.dataset()).or_else(|| self.strategy.dataset())
+    }
+
+    /// Refuses a strategy that trains on another dataset than the evaluators:
+    /// the supernet and the candidates must see the same images.
+    pub fn check_datasets(&self) -> anyhow::Result<()> {
+        let (Some(s), Some((i, e))) = (
+            self.strategy.dataset(),
+            self.evaluators.iter().enumerate().find_map(|(i, e)| e.dataset().map(|d| (i, d))),
+        ) else {
+            return Ok(());
+        };
+        if s.dataset != e.dataset || s.path != e.path {
+            anyhow::bail!(
+                "strategy.dataset = \"{}\" but evaluators[{i}] trains on \"{}\"; the supernet and the candidates must use the same dataset",
+                s.dataset,
+                e.dataset
+            );
+        }
+        Ok(())
     }
 
     /// Where the run's `latency_ms` comes from: the last evaluator giving it
@@ -376,17 +396,20 @@ impl ExperimentConfig {
         }
         let plan = self.plan(file, registry)?;
         if let Some(d) = plan.dataset() {
-            let i = plan.evaluators.iter().position(|e| e.dataset().is_some()).unwrap_or(0);
+            let owner = match plan.evaluators.iter().position(|e| e.dataset().is_some()) {
+                Some(i) => format!("evaluators[{i}]"),
+                None => "strategy".to_string(),
+            };
             match registry.datasets().iter().find(|e| e.name == d.dataset) {
                 None => {
                     return Err(err(
-                        &format!("evaluators[{i}].dataset"),
+                        &format!("{owner}.dataset"),
                         format!("`{}` is unknown; allowed: {}", d.dataset, registry.dataset_names().join(", ")),
                     ));
                 }
                 Some(entry) if entry.needs_path && d.path.is_none() => {
                     return Err(err(
-                        &format!("evaluators[{i}].path"),
+                        &format!("{owner}.path"),
                         format!("dataset `{}` needs a `path` to its files", d.dataset),
                     ));
                 }

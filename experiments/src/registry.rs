@@ -69,6 +69,10 @@ pub fn builtin() -> Registry {
     r.add_strategy::<nas_core::strategy::LocalSearchConfig>();
     r.add_strategy::<predictors::strategy::BananasConfig>();
     r.add_strategy::<predictors::strategy::LinasConfig>();
+    r.add_strategy::<nas_core::differentiable::strategy::DartsSettings>();
+    r.add_strategy::<nas_core::differentiable::strategy::PcDartsSettings>();
+    r.add_strategy::<nas_core::differentiable::strategy::GdasSettings>();
+    r.add_strategy::<nas_core::differentiable::strategy::ProxylessSettings>();
     // Evaluators and cost models.
     r.add_evaluator::<nas_core::table_settings::TableSettings>();
     r.add_evaluator::<nas_core::train::evaluator::TrainSettings>();

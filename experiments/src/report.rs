@@ -92,6 +92,7 @@ pub fn write_reports(
         )
         .context("writing hypervolume plot")?;
     }
+    crate::diff_report::write_differentiable_plots(dir).context("writing the differentiable search's plots")?;
     Ok(())
 }
 

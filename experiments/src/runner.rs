@@ -61,7 +61,7 @@ pub fn run_new(cfg: &ExperimentConfig, dir: &Path, registry: &Registry, opts: &R
         }
         Ok(rd)
     };
-    execute(cfg, registry, &open, Vec::new(), meta.clone(), opts)
+    execute(cfg, registry, dir, &open, Vec::new(), meta.clone(), opts)
 }
 
 /// Resumes (or re-finishes) the run in `dir` from its recorded trials.
@@ -83,7 +83,7 @@ pub fn resume(dir: &Path, registry: &Registry, opts: &RunOptions) -> Result<RunS
         started_unix: unix_now(),
         finished_unix: None,
     });
-    execute(&cfg, registry, &|| RunDir::open(dir), trials, meta, opts)
+    execute(&cfg, registry, dir, &|| RunDir::open(dir), trials, meta, opts)
 }
 
 /// The resolved config of a run directory.
@@ -99,12 +99,13 @@ pub fn run_config(dir: &Path, registry: &Registry) -> Result<ExperimentConfig> {
 fn execute(
     cfg: &ExperimentConfig,
     registry: &Registry,
+    dir: &Path,
     open: &(dyn Fn() -> Result<RunDir> + Sync),
     prior: Vec<Trial>,
     meta: RunMeta,
     opts: &RunOptions,
 ) -> Result<RunSummary> {
-    let go = || execute_in(cfg, registry, open, &prior, meta.clone(), opts);
+    let go = || execute_in(cfg, registry, dir, open, &prior, meta.clone(), opts);
     if cfg.threads > 0 {
         let pool =
             rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("building the thread pool")?;
@@ -114,9 +115,11 @@ fn execute(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn execute_in(
     cfg: &ExperimentConfig,
     registry: &Registry,
+    dir: &Path,
     open: &(dyn Fn() -> Result<RunDir> + Sync),
     prior: &[Trial],
     mut meta: RunMeta,
@@ -128,7 +131,7 @@ fn execute_in(
     }
     let problem = setup.problem.clone();
     let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
-    let mut strategy = setup.strategy(registry)?;
+    let mut strategy = setup.strategy(registry, Some(dir), opts.quiet)?;
     if let Some(s) = &cfg.scheduler {
         s.check_support(&setup.evals.evaluator.fidelity(), &setup.evals.evaluator.name())
             .context("the [scheduler] section")?;

@@ -57,6 +57,7 @@ impl Setup {
     /// Builds the dataset, the space and the evaluators of `cfg`.
     pub fn new(cfg: &ExperimentConfig, registry: &Registry, build: Build) -> Result<Self> {
         let plan = cfg.plan("config", registry)?;
+        plan.check_datasets()?;
         let load = match build {
             Build::All => true,
             Build::ReportsOnly { with_data } => with_data,
@@ -78,10 +79,28 @@ impl Setup {
         Ok(Setup { plan, data, space, problem, evals })
     }
 
-    /// The strategy of the config (its needs checked against the space).
-    pub fn strategy(&self, registry: &Registry) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
-        build_strategy(registry, &self.plan, &self.space, &self.evals, &self.problem)
+    /// The strategy of the config (its needs checked against the space);
+    /// `workdir` is the run directory strategies may write to.
+    pub fn strategy(
+        &self,
+        registry: &Registry,
+        workdir: Option<&Path>,
+        quiet: bool,
+    ) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
+        let ctx = StrategyInputs { data: self.data.as_ref(), workdir, quiet };
+        build_strategy(registry, &self.plan, &self.space, &self.evals, &self.problem, ctx)
     }
+}
+
+/// What a strategy may use besides the space and the evaluators.
+#[derive(Clone, Copy, Default)]
+pub struct StrategyInputs<'a> {
+    /// The run's data (a differentiable search trains its supernet on it).
+    pub data: Option<&'a DataSplit>,
+    /// The run directory (checkpoints).
+    pub workdir: Option<&'a Path>,
+    /// No progress output.
+    pub quiet: bool,
 }
 
 /// Builds and merges the evaluators of `plan` (only those reports need with
@@ -134,6 +153,7 @@ pub fn build_strategy(
     space: &DynSpace,
     evals: &Evaluators,
     problem: &Problem,
+    inputs: StrategyInputs<'_>,
 ) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
     let provided = evals.cheap.as_ref().map(|c| c.provides()).unwrap_or_default();
     for m in plan.strategy.cheap_metrics() {
@@ -149,7 +169,14 @@ pub fn build_strategy(
             );
         }
     }
-    let ctx = StrategyContext { problem, cheap: evals.cheap.clone() };
+    let ctx = StrategyContext {
+        space,
+        problem,
+        data: inputs.data,
+        workdir: inputs.workdir,
+        cheap: evals.cheap.clone(),
+        quiet: inputs.quiet,
+    };
     Ok(registry.build_strategy(plan.strategy.as_ref(), space, &ctx)?)
 }
 

@@ -40,11 +40,14 @@ pub enum Capability {
     NetworkSpec,
     /// [`TrainableSpace`](crate::train::TrainableSpace): a real burn network.
     Train,
+    /// [`SupernetSpace`](crate::differentiable::SupernetSpace): a weight-sharing
+    /// supernet for differentiable search.
+    Supernet,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 8] = [
         Capability::Mutate,
         Capability::Crossover,
         Capability::Neighbors,
@@ -52,6 +55,7 @@ impl Capability {
         Capability::MultiEncode,
         Capability::NetworkSpec,
         Capability::Train,
+        Capability::Supernet,
     ];
 
     /// The short name (`mutate`, `crossover`, ...), as `hwnas list` prints it.
@@ -64,6 +68,7 @@ impl Capability {
             Capability::MultiEncode => "multi_encode",
             Capability::NetworkSpec => "network_spec",
             Capability::Train => "train",
+            Capability::Supernet => "supernet",
         }
     }
 
@@ -77,6 +82,7 @@ impl Capability {
             Capability::MultiEncode => "predictor encodings",
             Capability::NetworkSpec => "layer description (lowering to a NetworkSpec)",
             Capability::Train => "burn model (it cannot be trained or timed)",
+            Capability::Supernet => "supernet (differentiable search)",
         }
     }
 }
@@ -119,6 +125,10 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
     fn as_trainable(&self) -> Option<&dyn DynTrainable<Self::Arch>> {
         None
     }
+    /// As a supernet (see [`DynSupernet`](crate::differentiable::DynSupernet)).
+    fn as_supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet> {
+        None
+    }
 
     /// The capabilities this space has.
     fn capabilities(&self) -> Vec<Capability> {
@@ -130,6 +140,7 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
             self.as_multi_encode().is_some(),
             self.as_network_spec().is_some(),
             self.as_trainable().is_some(),
+            self.as_supernet().is_some(),
         ];
         Capability::ALL.into_iter().zip(has).filter(|(_, h)| *h).map(|(c, _)| c).collect()
     }
@@ -167,6 +178,9 @@ macro_rules! capabilities {
     };
     (@method network_spec) => {
         fn as_network_spec(&self) -> Option<&dyn $crate::ToNetworkSpec<Arch = Self::Arch>> { Some(self) }
+    };
+    (@method supernet) => {
+        fn as_supernet(&self) -> Option<&dyn $crate::differentiable::DynSupernet> { Some(self) }
     };
     (@method train) => {
         fn as_trainable(&self) -> Option<&dyn $crate::train::DynTrainable<Self::Arch>> { Some(self) }

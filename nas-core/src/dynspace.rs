@@ -103,6 +103,7 @@ trait ErasedSpace: Send + Sync {
     fn encode_with(&self, arch: &AnyArch, kind: EncodingKind) -> Option<Option<Vec<f32>>>;
     fn network_spec(&self, arch: &AnyArch) -> Option<NetworkSpec>;
     fn trainable(&self) -> Option<&dyn DynTrainable<AnyArch>>;
+    fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet>;
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -177,6 +178,9 @@ impl<S: Capabilities> ErasedSpace for Typed<S> {
     fn trainable(&self) -> Option<&dyn DynTrainable<AnyArch>> {
         self.0.as_trainable()?;
         Some(self)
+    }
+    fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet> {
+        self.0.as_supernet()
     }
     fn as_any(&self) -> &dyn Any {
         &self.0
@@ -300,6 +304,11 @@ impl DynSpace {
     /// The typed space, when it is an `S`.
     pub fn downcast_ref<S: Capabilities>(&self) -> Option<&S> {
         self.inner.as_any().downcast_ref::<S>()
+    }
+
+    /// The supernet side of the space, when differentiable search can search it.
+    pub fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet> {
+        self.inner.supernet()
     }
 
     /// The training side of the space, when it builds burn networks.

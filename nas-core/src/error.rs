@@ -111,6 +111,14 @@ pub enum NasError {
         /// Components of the same kind that this space can serve.
         alternatives: Vec<String>,
     },
+    /// A strategy could not go on (e.g. a differentiable search that diverged).
+    #[error("strategy `{strategy}` failed: {message}")]
+    StrategyFailed {
+        /// The strategy.
+        strategy: String,
+        /// What happened.
+        message: String,
+    },
     /// A failure reported by a training or measurement backend.
     #[error("{0}")]
     Backend(String),

@@ -26,6 +26,7 @@
 
 pub mod arch;
 pub mod capability;
+pub mod differentiable;
 pub mod dynspace;
 pub mod encoding;
 pub mod error;

@@ -54,11 +54,20 @@ pub trait SpaceSettings: Serialize + DeserializeOwned + Default + Clone + Send +
 
 /// What a strategy is built with.
 pub struct StrategyContext<'a> {
+    /// The space of the run.
+    pub space: &'a DynSpace,
     /// The problem of the run.
     pub problem: &'a Problem,
+    /// The run's data, when the run loads a dataset (a strategy that trains
+    /// asks for one with [`StrategySettings::dataset`]).
+    pub data: Option<&'a DataSplit>,
+    /// The run directory, for strategies that write files there (checkpoints).
+    pub workdir: Option<&'a Path>,
     /// The cheap evaluators of the run (tables' latency, cost models), merged:
     /// what predictor-guided strategies may query freely.
     pub cheap: Option<Arc<dyn Evaluator<AnyArch>>>,
+    /// No progress output.
+    pub quiet: bool,
 }
 
 /// Settings of a search strategy (a config's `[strategy]` section).
@@ -75,6 +84,11 @@ pub trait StrategySettings: Serialize + DeserializeOwned + Default + Clone + Sen
     /// they provide before the run starts).
     fn cheap_metrics(&self) -> Vec<Metric> {
         Vec::new()
+    }
+    /// The dataset the strategy itself trains on (a differentiable search's
+    /// supernet), if any.
+    fn dataset(&self) -> Option<DatasetRequest> {
+        None
     }
     /// Builds the strategy (the registry has checked [`needs`](Self::needs)).
     fn build(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>>;
@@ -253,6 +267,8 @@ pub trait StrategySpec: Send + Sync {
     fn needs(&self) -> Vec<Capability>;
     /// Metrics it reads from the cheap evaluators.
     fn cheap_metrics(&self) -> Vec<Metric>;
+    /// The dataset it trains on itself, if any.
+    fn dataset(&self) -> Option<DatasetRequest>;
     /// Builds it (call [`Registry::build_strategy`], which checks the needs).
     fn build_unchecked(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>>;
 }
@@ -379,6 +395,9 @@ impl<T: StrategySettings> StrategySpec for ParsedStrategy<T> {
     }
     fn cheap_metrics(&self) -> Vec<Metric> {
         self.0.cheap_metrics()
+    }
+    fn dataset(&self) -> Option<DatasetRequest> {
+        self.0.dataset()
     }
     fn build_unchecked(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
         self.0.build(ctx)
@@ -698,7 +717,8 @@ mod tests {
         let space = DynSpace::new(RestrictedToySpace(vec![Capability::Mutate]), serde_json::json!({}));
         let spec = r.parse_strategy("nsga2", serde_json::json!({})).expect("parses");
         let problem = toy_problem();
-        let ctx = StrategyContext { problem: &problem, cheap: None };
+        let ctx =
+            StrategyContext { space: &space, problem: &problem, data: None, workdir: None, cheap: None, quiet: true };
         let err = r.build_strategy(spec.as_ref(), &space, &ctx).err().expect("refused");
         assert_eq!(
             err.to_string(),

@@ -277,6 +277,9 @@ impl<'a, S: SearchSpace> Search<'a, S> {
             }
             let want = self.config.batch_size.min(budget - trials.len());
             let proposals = strategy.ask(self.space, want, &mut rng);
+            if let Some(e) = strategy.failure() {
+                return Err(e);
+            }
             // New, distinct architectures of this ask, at most `want` of them.
             let mut fresh: Vec<(usize, &S::Arch)> = Vec::new();
             let mut in_batch = HashSet::new();

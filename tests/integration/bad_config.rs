@@ -46,13 +46,17 @@ fn good_and_default_configs_parse() {
         "nb201-multifidelity.toml",
         "quickstart-asha.toml",
         "darts-digits.toml",
+        "darts-nb201-mnist.toml",
+        "pc-darts-nb201-mnist.toml",
+        "gdas-nb201-mnist.toml",
+        "proxyless-nb201-mnist.toml",
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
         ExperimentConfig::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     // Every shipped config is in the list above.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
-    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 8);
+    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 12);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod bad_config;
 mod bad_data;
 mod cli;
+mod differentiable;
 mod extension;
 mod fidelity;
 mod fuzz_corpus;

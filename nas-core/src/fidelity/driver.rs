@@ -180,6 +180,9 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
             // New candidates from the strategy: distinct, never seen.
             let proposals =
                 if plan.new_at.is_empty() { Vec::new() } else { strategy.ask(self.space, plan.new_at.len(), &mut rng) };
+            if let Some(e) = strategy.failure() {
+                return Err(e);
+            }
             let mut fresh: Vec<S::Arch> = Vec::new();
             let mut in_batch = HashSet::new();
             for a in &proposals {

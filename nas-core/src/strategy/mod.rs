@@ -80,6 +80,13 @@ pub trait SearchStrategy<S: SearchSpace>: Send {
 
     /// Receives the results of the last [`ask`](SearchStrategy::ask), in the order asked.
     fn tell(&mut self, space: &S, results: &[Evaluated<S::Arch>]);
+
+    /// Why the strategy cannot go on, when an [`ask`](SearchStrategy::ask)
+    /// failed (e.g. a differentiable search that diverged); the driver stops the
+    /// run with it. Most strategies cannot fail and keep the default `None`.
+    fn failure(&mut self) -> Option<NasError> {
+        None
+    }
 }
 
 /// Where a result stands in a group: its constrained non-domination rank and its

@@ -612,7 +612,14 @@ pub fn check_strategy<T: StrategySettings>(settings: T, budget: usize) {
     let problem = toy_problem();
     let cheap: Arc<dyn Evaluator<AnyArch>> = Arc::new(ToyLatency);
     let make = || {
-        let ctx = StrategyContext { problem: &problem, cheap: Some(cheap.clone()) };
+        let ctx = StrategyContext {
+            space: &space,
+            problem: &problem,
+            data: None,
+            workdir: None,
+            cheap: Some(cheap.clone()),
+            quiet: true,
+        };
         registry.build_strategy(spec.as_ref(), &space, &ctx).expect("builds with its declared needs")
     };
     check_contract_on(&space, make, budget);
@@ -620,7 +627,14 @@ pub fn check_strategy<T: StrategySettings>(settings: T, budget: usize) {
     for missing in &needs {
         let fewer: Vec<Capability> = needs.iter().copied().filter(|c| c != missing).collect();
         let poorer = DynSpace::new(RestrictedToySpace(fewer), serde_json::json!({}));
-        let ctx = StrategyContext { problem: &problem, cheap: Some(cheap.clone()) };
+        let ctx = StrategyContext {
+            space: &poorer,
+            problem: &problem,
+            data: None,
+            workdir: None,
+            cheap: Some(cheap.clone()),
+            quiet: true,
+        };
         let err = registry.build_strategy(spec.as_ref(), &poorer, &ctx).err().expect("refused");
         let msg = err.to_string();
         assert!(

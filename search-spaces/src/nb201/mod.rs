@@ -23,6 +23,7 @@ pub mod model;
 pub mod ops;
 pub mod registry;
 pub mod space;
+pub mod supernet;
 
 pub use config::Nb201Config;
 pub use genotype::{EDGES, Nb201Arch};
