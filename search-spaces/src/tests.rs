@@ -142,12 +142,7 @@ fn spaces_register_with_every_capability() {
     let mut r = Registry::new();
     r.add_space::<crate::Nb201Config>().add_space::<crate::DartsConfig>();
     for info in r.spaces() {
-        // The DARTS space has no supernet yet.
-        let want: Vec<_> = nas_core::Capability::ALL
-            .into_iter()
-            .filter(|c| info.name == "nb201" || *c != nas_core::Capability::Supernet)
-            .collect();
-        assert_eq!(info.capabilities, want, "{}", info.name);
+        assert_eq!(info.capabilities, nas_core::Capability::ALL.to_vec(), "{}", info.name);
     }
     let spec = r.parse_space("nb201", serde_json::json!({"channels": 8})).expect("parses");
     assert_eq!(spec.settings()["cells_per_stage"], 5);

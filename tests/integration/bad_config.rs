@@ -50,13 +50,17 @@ fn good_and_default_configs_parse() {
         "pc-darts-nb201-mnist.toml",
         "gdas-nb201-mnist.toml",
         "proxyless-nb201-mnist.toml",
+        "darts-darts-digits.toml",
+        "pc-darts-darts-digits.toml",
+        "gdas-darts-digits.toml",
+        "proxyless-darts-digits.toml",
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
         ExperimentConfig::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     // Every shipped config is in the list above.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
-    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 12);
+    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 16);
 }
 
 #[test]

@@ -188,3 +188,51 @@ fn a_hard_latency_limit_is_met_by_the_derived_cell() {
             .expect("json");
     assert_eq!(summary["seeds"][0]["metrics"]["latency_ms"].as_f64(), Some(latency));
 }
+
+#[test]
+fn the_darts_cell_space_is_searched_end_to_end() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = r#"
+name = "pc-darts-space"
+seed = 0
+budget = 1
+threads = 1
+[space]
+kind = "darts"
+channels = 4
+layers = 3
+[strategy]
+kind = "pc_darts"
+dataset = "digits"
+seeds = [1]
+epochs = 2
+batch_size = 32
+max_train_samples = 256
+k = 2
+[strategy.hardware]
+metric = "params"
+lambda = 0.5
+[[objectives]]
+metric = "params"
+[[evaluators]]
+kind = "analytical"
+[output]
+png = false
+"#;
+    let cfg = write(tmp.path(), "darts.toml", text);
+    let out = tmp.path().join("run");
+    let o = run(&cfg, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = result(&out, 1);
+    let choices = r["choices"].as_array().expect("choices");
+    assert_eq!(choices.len(), 28, "14 edges per cell, normal and reduction");
+    // Two inputs per node: 4 nodes x 2 cells x 2 = 16 chosen edges.
+    assert_eq!(choices.iter().filter(|c| c.as_u64() != Some(0)).count(), 16);
+    let line = std::fs::read_to_string(out.join("trials.jsonl")).expect("trials");
+    let t: serde_json::Value = serde_json::from_str(line.lines().next().expect("trial")).expect("json");
+    assert!(t["arch"].as_str().expect("arch").starts_with("Genotype(normal=["), "{t}");
+    let fit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("differentiable/cost_model.json")).expect("cost"))
+            .expect("json");
+    assert!(fit["fit"]["r2"].as_f64().expect("r2") > 0.999_999, "params are additive: {fit}");
+}

@@ -17,6 +17,23 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+/// Random valid choices of the space, optionally with a fixed `(edge, op)`.
+pub type Sampler<'a> = dyn Fn(&mut dyn rand::RngCore, Option<(usize, usize)>) -> Vec<usize> + 'a;
+
+/// Uniform choices: any op on every edge (spaces without constraints).
+pub fn uniform_sampler(
+    layout: &SupernetLayout,
+) -> impl Fn(&mut dyn rand::RngCore, Option<(usize, usize)>) -> Vec<usize> {
+    let (edges, ops) = (layout.num_edges(), layout.num_ops());
+    move |rng: &mut dyn rand::RngCore, fixed: Option<(usize, usize)>| {
+        let mut c: Vec<usize> = (0..edges).map(|_| rng.random_range(0..ops)).collect();
+        if let Some((e, o)) = fixed {
+            c[e] = o;
+        }
+        c
+    }
+}
+
 /// How well the linear model reproduces the source on its samples.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitQuality {
@@ -53,23 +70,22 @@ impl LinearCost {
         layout: &SupernetLayout,
         metric: Metric,
         cost: &dyn Fn(&[usize]) -> Result<f64, String>,
+        sample: &Sampler<'_>,
         samples: usize,
         seed: u64,
     ) -> Result<Self, DiffError> {
         let (edges, ops) = (layout.num_edges(), layout.num_ops());
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut xs: Vec<Vec<usize>> = Vec::new();
-        // Coverage first: every (edge, op) in some architecture, so a source
-        // missing an op is named before anything trains.
+        // Coverage first: every (edge, op) in some architecture (where the space
+        // allows it), so a source missing an op is named before anything trains.
         for e in 0..edges {
             for o in 0..ops {
-                let mut c: Vec<usize> = (0..edges).map(|_| rng.random_range(0..ops)).collect();
-                c[e] = o;
-                xs.push(c);
+                xs.push(sample(&mut rng, Some((e, o))));
             }
         }
         while xs.len() < samples.max(edges * ops + 1) {
-            xs.push((0..edges).map(|_| rng.random_range(0..ops)).collect());
+            xs.push(sample(&mut rng, None));
         }
         let mut ys = Vec::with_capacity(xs.len());
         for (i, c) in xs.iter().enumerate() {
@@ -162,10 +178,13 @@ impl LinearCost {
     /// is at most `limit`: each change is the one that loses the least
     /// log-weight per unit of cost saved. Returns the new choices and how many
     /// edges changed (`None` when even the cheapest architecture exceeds it).
-    pub fn project(&self, choices: &[usize], weights: &[Vec<f64>], limit: f64) -> Option<(Vec<usize>, usize)> {
-        if self.min_cost() > limit {
-            return None;
-        }
+    pub fn project(
+        &self,
+        choices: &[usize],
+        weights: &[Vec<f64>],
+        limit: f64,
+        allowed: &dyn Fn(usize, usize) -> bool,
+    ) -> Option<(Vec<usize>, usize)> {
         let mut c = choices.to_vec();
         let mut changed = 0;
         while self.predict(&c) > limit {
@@ -173,7 +192,7 @@ impl LinearCost {
             for (e, row) in self.per_op.iter().enumerate() {
                 for (o, &cost) in row.iter().enumerate() {
                     let saved = row[c[e]] - cost;
-                    if saved <= 0.0 {
+                    if saved <= 0.0 || !allowed(c[e], o) {
                         continue;
                     }
                     let lost = weights[e][c[e]].max(1e-12).ln() - weights[e][o].max(1e-12).ln();
@@ -214,7 +233,8 @@ mod tests {
         let cost = |c: &[usize]| -> Result<f64, String> {
             Ok(10.0 + c.iter().enumerate().map(|(e, &o)| table[e][o]).sum::<f64>())
         };
-        let m = LinearCost::fit(&layout(3), Metric::LatencyMs, &cost, 60, 1).expect("fit");
+        let lay = layout(3);
+        let m = LinearCost::fit(&lay, Metric::LatencyMs, &cost, &uniform_sampler(&lay), 60, 1).expect("fit");
         assert!(m.fit.r2 > 1.0 - 1e-9 && m.fit.max_abs_error < 1e-6, "{:?}", m.fit);
         for c in [[0, 0, 0], [2, 2, 2], [1, 2, 0]] {
             assert!((m.predict(&c) - cost(&c).expect("cost")).abs() < 1e-6);
@@ -236,7 +256,10 @@ mod tests {
         let cost = |c: &[usize]| -> Result<f64, String> {
             if c.contains(&2) { Err("no entry for layer b".into()) } else { Ok(1.0) }
         };
-        let err = LinearCost::fit(&layout(2), Metric::LatencyMs, &cost, 30, 1).expect_err("uncovered").to_string();
+        let lay = layout(2);
+        let err = LinearCost::fit(&lay, Metric::LatencyMs, &cost, &uniform_sampler(&lay), 30, 1)
+            .expect_err("uncovered")
+            .to_string();
         assert!(err.contains("`b`") && err.contains("no entry"), "{err}");
     }
 
@@ -246,11 +269,12 @@ mod tests {
         let cost = |c: &[usize]| -> Result<f64, String> {
             Ok(1.0 + c.iter().enumerate().map(|(e, &o)| table[e][o]).sum::<f64>())
         };
-        let m = LinearCost::fit(&layout(2), Metric::LatencyMs, &cost, 30, 1).expect("fit");
+        let lay = layout(2);
+        let m = LinearCost::fit(&lay, Metric::LatencyMs, &cost, &uniform_sampler(&lay), 30, 1).expect("fit");
         let w = vec![vec![0.1, 0.2, 0.7], vec![0.05, 0.45, 0.5]];
         // [2, 2] costs 9; limit 7: edge 1 b -> a saves 3 for ln(0.5/0.45), the cheapest.
-        let (c, changed) = m.project(&[2, 2], &w, 7.0).expect("feasible");
+        let (c, changed) = m.project(&[2, 2], &w, 7.0, &|_, _| true).expect("feasible");
         assert_eq!((c, changed), (vec![2, 1], 1));
-        assert!(m.project(&[2, 2], &w, 0.5).is_none(), "below the cheapest architecture");
+        assert!(m.project(&[2, 2], &w, 0.5, &|_, _| true).is_none(), "below the cheapest architecture");
     }
 }

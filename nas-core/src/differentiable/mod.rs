@@ -30,7 +30,7 @@ pub use guard::{GuardPolicy, GuardSettings};
 pub use mix::{EdgeMix, MixKind};
 pub use search::{EpochRecord, SeedJob, SeedOutcome, run_seed};
 pub use settings::{DifferentiableSettings, HardwareLoss, Method};
-pub use supernet::{DynSupernet, EdgeChoices, SupernetLayout, SupernetModel, SupernetSpace};
+pub use supernet::{DynSupernet, EdgeChoices, SupernetLayout, SupernetModel, SupernetSpace, argmax};
 
 use crate::error::NasError;
 use std::path::PathBuf;

@@ -447,7 +447,7 @@ fn run_inner<S: SupernetSpace>(space: &S, job: &SeedJob<'_>) -> Result<SeedOutco
         let edge_weights = arch.edge_weight_values(&layout);
         let mut choices = space.derive_choices(&op_weights, edge_weights.as_deref());
         if let (Some(cost), Some(limit)) = (job.cost, s.hardware.as_ref().and_then(|h| h.limit))
-            && let Some((c, _)) = cost.project(&choices, &op_weights, limit)
+            && let Some((c, _)) = cost.project(&choices, &op_weights, limit, &|from, to| space.swap_allowed(from, to))
         {
             choices = c;
         }

@@ -230,7 +230,8 @@ pub fn fit_cost(
         let m = cheap.evaluate(&arch, &EvalContext::with_seed(0)).map_err(|e| e.to_string())?;
         m.get(&metric).copied().ok_or_else(|| format!("{} gives no `{}`", cheap.name(), metric.name()))
     };
-    LinearCost::fit(&layout, metric, &cost, samples, 0xC057).map_err(|e| NasError::InvalidValue {
+    let sample = |rng: &mut dyn RngCore, fixed: Option<(usize, usize)>| supernet.sample(rng, fixed);
+    LinearCost::fit(&layout, metric, &cost, &sample, samples, 0xC057).map_err(|e| NasError::InvalidValue {
         field: "strategy.hardware".into(),
         value: metric.name().into(),
         allowed: e.to_string(),
@@ -275,6 +276,8 @@ impl SearchStrategy<DynSpace> for DifferentiableStrategy {
                     return Vec::new();
                 }
             };
+            // A cell an earlier seed derived was evaluated then: report its metrics.
+            let known = self.seeds.iter().find(|s| s.arch_id == arch.id()).map(|s| s.metrics.clone());
             self.seeds.push(SeedReport {
                 seed,
                 notation: arch.notation(),
@@ -285,7 +288,7 @@ impl SearchStrategy<DynSpace> for DifferentiableStrategy {
                 seconds: outcome.seconds,
                 peak_rss_mb: outcome.peak_rss_mb,
                 guard: outcome.history.iter().filter_map(|r| r.guard.clone()).collect(),
-                metrics: MetricMap::new(),
+                metrics: known.unwrap_or_default(),
             });
             self.write_json("summary.json", &self.summary());
             if self.proposed.insert(arch.id()) {

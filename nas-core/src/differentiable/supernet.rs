@@ -115,6 +115,26 @@ pub trait SupernetSpace: SearchSpace + Send + Sync + 'static {
 
     /// Input shape `[C, H, W]` of the supernet.
     fn supernet_input(&self) -> [usize; 3];
+
+    /// Random choices of a valid architecture, with op `fixed.1` on edge
+    /// `fixed.0` when the space allows it (the cost model's samples). By
+    /// default every edge takes any op.
+    fn sample_choices(&self, rng: &mut dyn rand::RngCore, fixed: Option<(usize, usize)>) -> Vec<usize> {
+        use rand::Rng;
+        let layout = self.supernet_layout();
+        let mut c: Vec<usize> = (0..layout.num_edges()).map(|_| rng.random_range(0..layout.num_ops())).collect();
+        if let Some((e, o)) = fixed {
+            c[e] = o;
+        }
+        c
+    }
+
+    /// Whether an edge with op `from` may be changed to op `to` when a derived
+    /// architecture is projected under a cost limit (the DARTS space keeps
+    /// dropped edges dropped and chosen edges chosen).
+    fn swap_allowed(&self, _from: usize, _to: usize) -> bool {
+        true
+    }
 }
 
 /// Index of the largest value (the first on ties).
@@ -140,6 +160,8 @@ pub trait DynSupernet: Send + Sync {
     fn derive(&self, op_weights: &[Vec<f64>], edge_weights: Option<&[f64]>) -> Vec<usize>;
     /// Refuses a PC-DARTS K that does not divide the searched channels.
     fn check_partial(&self, partial: usize) -> Result<()>;
+    /// Random valid choices (see [`SupernetSpace::sample_choices`]).
+    fn sample(&self, rng: &mut dyn rand::RngCore, fixed: Option<(usize, usize)>) -> Vec<usize>;
     /// Runs one seed's search (see [`run_seed`](super::search::run_seed)).
     fn search(
         &self,
@@ -169,6 +191,9 @@ impl<S: SupernetSpace> DynSupernet for S {
     }
     fn check_partial(&self, partial: usize) -> Result<()> {
         SupernetSpace::check_partial(self, partial, "strategy.k")
+    }
+    fn sample(&self, rng: &mut dyn rand::RngCore, fixed: Option<(usize, usize)>) -> Vec<usize> {
+        self.sample_choices(rng, fixed)
     }
     fn search(
         &self,

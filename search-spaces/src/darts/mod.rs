@@ -21,6 +21,7 @@ pub mod ops;
 pub mod published;
 pub mod registry;
 pub mod space;
+pub mod supernet;
 
 pub use config::{CellPlan, DartsConfig};
 pub use genotype::{CellKind, DartsCell, DartsEdge, DartsGenotype};
