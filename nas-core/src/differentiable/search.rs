@@ -283,7 +283,8 @@ fn alpha_grad_at<N: SupernetModel>(
     let mix = mix_of(a.clone());
     let (loss, _) = losses.ce(net.forward(batch.images.clone(), &mix), batch);
     let grads = loss.backward();
-    matrix_values(a.grad(&grads).expect("α is a leaf of the loss"))
+    // No gradient when the sampled ops are all `none` (GDAS): zero.
+    a.grad(&grads).map(matrix_values).unwrap_or_else(|| vec![vec![0.0; alpha[0].len()]; alpha.len()])
 }
 
 /// Dominant eigenvalue of `∇²α L_val` by power iteration on finite-difference
@@ -616,7 +617,10 @@ fn arch_step<N: SupernetModel>(
             let (loss, correct) = losses.ce(net.forward(ba.images.clone(), &mix), ba);
             let ce = scalar(&loss);
             let grads = loss.backward();
-            let gate_grads = matrix_values(gates.grad(&grads).expect("gates are leaves of the loss"));
+            // No gradient when every sampled path is `none` (the output does not
+            // depend on the gates): the cross-entropy term is then zero.
+            let zeros = || vec![vec![0.0; layout.num_ops()]; layout.num_edges()];
+            let gate_grads = gates.grad(&grads).map(matrix_values).unwrap_or_else(zeros);
             let mut grad = proxyless_alpha_grad(&before, &sets, &gate_grads);
             if let Some((term, _)) = hardware_term(job, arch, device) {
                 let g = term.backward();

@@ -449,6 +449,42 @@ mod search_tests {
     }
 
     #[test]
+    fn a_hardware_term_that_drives_every_edge_to_none_is_survived() {
+        use nas_core::differentiable::cost::FitQuality;
+        use nas_core::differentiable::{HardwareLoss, LinearCost};
+        let sp = space();
+        let (train, val) = (toy(48, 3), toy(48, 4));
+        let cost = LinearCost {
+            metric: nas_core::Metric::LatencyMs,
+            intercept: 1.0,
+            per_op: vec![vec![0.0, 1.0, 1.0, 1.0, 1.0]; NUM_EDGES],
+            mean_cost: 5.8,
+            fit: FitQuality { samples: 0, r2: 1.0, rmse: 0.0, max_abs_error: 0.0 },
+        };
+        let hw = HardwareLoss { metric: nas_core::Metric::LatencyMs, lambda: 200.0, limit: None, samples: 300 };
+        for method in [
+            Method::Proxyless { paths: 1 },
+            Method::Proxyless { paths: 2 },
+            Method::Gdas { tau_max: 1.0, tau_min: 0.1 },
+        ] {
+            let s = DifferentiableSettings { hardware: Some(hw.clone()), arch_lr: 0.3, ..settings(3) };
+            let log = |_: &str| {};
+            let job = SeedJob {
+                method,
+                settings: &s,
+                seed: 2,
+                train: &train,
+                val: &val,
+                cost: Some(&cost),
+                dir: None,
+                log: &log,
+            };
+            let out = run_seed(&sp, &job).unwrap_or_else(|e| panic!("{method:?}: {e}"));
+            assert_eq!(out.choices, vec![0; NUM_EDGES], "{method:?}: the cost drives every edge to `none`");
+        }
+    }
+
+    #[test]
     fn a_diverging_search_names_the_epoch_and_step() {
         let sp = space();
         let (train, val) = (toy(32, 3), toy(32, 4));
