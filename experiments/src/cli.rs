@@ -39,6 +39,10 @@ pub enum Command {
         /// Override the strategy (default settings of that strategy; see `hwnas list`).
         #[arg(long)]
         strategy: Option<String>,
+        /// Differentiable strategies: search once per seed (`--seeds 0,1,2,3,4`);
+        /// raises the budget to the number of seeds when it is smaller.
+        #[arg(long, value_delimiter = ',')]
+        seeds: Option<Vec<u64>>,
         /// Run directory (default: `runs/<name>-s<seed>-<time>`).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -227,7 +231,7 @@ fn load_config(path: Option<&Path>, registry: &Registry) -> Result<(ExperimentCo
 /// one; tests can add components of their own).
 pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { config, seed, budget, strategy, out, quiet } => {
+        Command::Run { config, seed, budget, strategy, seeds, out, quiet } => {
             let (mut cfg, base) = load_config(config.as_deref(), registry)?;
             if let Some(s) = seed {
                 cfg.seed = s;
@@ -243,6 +247,18 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             {
                 cfg.strategy = Section::of_kind(&s);
                 cfg.validate("--strategy", registry)?;
+            }
+            if let Some(list) = seeds {
+                let defaults = registry.parse_strategy(&cfg.strategy.kind, serde_json::json!({}))?.settings();
+                if defaults.get("seeds").is_none() {
+                    bail!(
+                        "--seeds: strategy `{}` has no seeds (it applies to the differentiable strategies: darts, pc_darts, gdas, proxyless)",
+                        cfg.strategy.kind
+                    );
+                }
+                cfg.budget = cfg.budget.max(list.len());
+                cfg.strategy.settings.insert("seeds".into(), serde_json::json!(list));
+                cfg.validate("--seeds", registry)?;
             }
             cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
             let dir = out.unwrap_or_else(|| default_run_dir(&cfg));

@@ -395,6 +395,20 @@ impl ExperimentConfig {
             }
         }
         let plan = self.plan(file, registry)?;
+        // A strategy with `seeds` (differentiable search) proposes one
+        // architecture per seed: a smaller budget would silently drop seeds.
+        if let Some(seeds) = plan.strategy.settings().get("seeds").and_then(|v| v.as_array())
+            && self.budget < seeds.len()
+        {
+            return Err(err(
+                "budget",
+                format!(
+                    "{} is less than the {} seeds of strategy.seeds; each seed's derived architecture is one evaluation",
+                    self.budget,
+                    seeds.len()
+                ),
+            ));
+        }
         if let Some(d) = plan.dataset() {
             let owner = match plan.evaluators.iter().position(|e| e.dataset().is_some()) {
                 Some(i) => format!("evaluators[{i}]"),

@@ -236,3 +236,32 @@ png = false
             .expect("json");
     assert!(fit["fit"]["r2"].as_f64().expect("r2") > 0.999_999, "params are additive: {fit}");
 }
+
+#[test]
+fn seeds_on_the_command_line_replace_the_configs_and_a_budget_below_them_is_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = write(tmp.path(), "seeds.toml", &config("gdas", 1, "", ""));
+    let out = tmp.path().join("two");
+    let o = hwnas().arg("run").arg(&cfg).args(["--quiet", "--seeds", "3,4", "--out"]).arg(&out).output().expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("differentiable/summary.json")).expect("summary"))
+            .expect("json");
+    let seeds: Vec<u64> =
+        summary["seeds"].as_array().expect("seeds").iter().map(|s| s["seed"].as_u64().expect("seed")).collect();
+    assert_eq!(seeds, vec![3, 4]);
+    for s in summary["seeds"].as_array().expect("seeds") {
+        assert!(s["metrics"]["latency_ms"].as_f64().is_some(), "every seed reports its metrics: {s}");
+    }
+    assert!(summary["mean_std"]["latency_ms"].is_array());
+
+    let nsga = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs/nb201-cifar10-fpga.toml");
+    let o = hwnas().arg("run").arg(&nsga).args(["--quiet", "--seeds", "1,2"]).output().expect("run");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--seeds"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let few = write(tmp.path(), "few.toml", &config("darts", 1, "", "").replace("seeds = [3]", "seeds = [1, 2, 3]"));
+    let o = run(&few, &tmp.path().join("never"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("budget") && e.contains("3 seeds"), "{e}");
+}
