@@ -254,6 +254,11 @@ fn seeds_on_the_command_line_replace_the_configs_and_a_budget_below_them_is_refu
         assert!(s["metrics"]["latency_ms"].as_f64().is_some(), "every seed reports its metrics: {s}");
     }
     assert!(summary["mean_std"]["latency_ms"].is_array());
+    for seed in [3, 4] {
+        let f = out.join(format!("differentiable/export/seed-{seed}.json"));
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).expect("export")).expect("json");
+        assert!(v["notation"].as_str().expect("notation").starts_with('|'), "{v}");
+    }
 
     let nsga = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs/nb201-cifar10-fpga.toml");
     let o = hwnas().arg("run").arg(&nsga).args(["--quiet", "--seeds", "1,2"]).output().expect("run");

@@ -9,8 +9,10 @@
 //!
 //! In the run directory, `differentiable/` holds `cost_model.json` (the hardware
 //! term's fitted per-op costs and fit quality), one `seed-<s>/` per seed
-//! (`checkpoint/epoch-NNN/`, `result.json` with the per-epoch history) and
-//! `summary.json`: each seed's architecture and metrics, and their mean ± std.
+//! (`checkpoint/epoch-NNN/`, `result.json` with the per-epoch history),
+//! `export/seed-<s>.json` (each seed's derived architecture and metrics, on the
+//! front or not) and `summary.json`: every seed and the mean ± std of each
+//! metric.
 //! A resumed run reads finished seeds back from `result.json` and continues an
 //! interrupted one from its last checkpoint.
 
@@ -305,6 +307,10 @@ impl SearchStrategy<DynSpace> for DifferentiableStrategy {
             }
         }
         self.write_json("summary.json", &self.summary());
+        // Every seed's derived architecture with its metrics, front member or not.
+        for s in self.seeds.clone() {
+            self.write_json(&format!("export/seed-{}.json", s.seed), &s);
+        }
     }
 
     fn failure(&mut self) -> Option<NasError> {
