@@ -254,6 +254,14 @@ fn seeds_on_the_command_line_replace_the_configs_and_a_budget_below_them_is_refu
         assert!(s["metrics"]["latency_ms"].as_f64().is_some(), "every seed reports its metrics: {s}");
     }
     assert!(summary["mean_std"]["latency_ms"].is_array());
+    // The best seed by the first objective (accuracy).
+    let acc = |i: usize| summary["seeds"][i]["metrics"]["accuracy"].as_f64().expect("accuracy");
+    let best = summary["best_seed"].as_u64().expect("best seed");
+    if acc(0) != acc(1) {
+        assert_eq!(best, if acc(1) > acc(0) { 4 } else { 3 });
+    } else {
+        assert!([3, 4].contains(&best));
+    }
     for seed in [3, 4] {
         let f = out.join(format!("differentiable/export/seed-{seed}.json"));
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).expect("export")).expect("json");

@@ -26,7 +26,7 @@ use crate::dynspace::{AnyArch, DynSpace};
 use crate::error::{NasError, Result};
 use crate::evaluator::{EvalContext, Evaluator};
 use crate::fsutil::write_atomic;
-use crate::metric::{Metric, MetricMap};
+use crate::metric::{Direction, Metric, MetricMap, Objective};
 use crate::registry::{DatasetRequest, StrategyContext, StrategySettings};
 use crate::stats::MeanStd;
 use crate::strategy::{Evaluated, SearchStrategy};
@@ -50,6 +50,7 @@ pub struct DifferentiableStrategy {
     seeds: Vec<SeedReport>,
     proposed: HashSet<ArchId>,
     failure: Option<NasError>,
+    first_objective: Option<Objective>,
 }
 
 /// One seed's line of `summary.json`.
@@ -88,6 +89,8 @@ pub struct Summary {
     pub mean_std: BTreeMap<String, (f64, f64)>,
     /// Distinct architectures derived.
     pub distinct: usize,
+    /// The seed whose architecture is best by the run's first objective.
+    pub best_seed: Option<u64>,
 }
 
 impl DifferentiableStrategy {
@@ -154,6 +157,7 @@ impl DifferentiableStrategy {
             seeds: Vec::new(),
             proposed: HashSet::new(),
             failure: None,
+            first_objective: ctx.problem.objectives.first().copied(),
         })
     }
 
@@ -192,7 +196,15 @@ impl DifferentiableStrategy {
             })
             .collect();
         let distinct = self.seeds.iter().map(|s| s.arch_id).collect::<HashSet<_>>().len();
-        Summary { method: self.method.name().into(), seeds: self.seeds.clone(), mean_std, distinct }
+        let best_seed = self.first_objective.and_then(|o| {
+            let sign = if o.direction == Direction::Maximize { 1.0 } else { -1.0 };
+            self.seeds
+                .iter()
+                .filter_map(|s| s.metrics.get(&o.metric).map(|v| (s.seed, sign * v)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(seed, _)| seed)
+        });
+        Summary { method: self.method.name().into(), seeds: self.seeds.clone(), mean_std, distinct, best_seed }
     }
 
     fn run_seed(&mut self, supernet: &dyn DynSupernet, seed: u64) -> std::result::Result<SeedOutcome, NasError> {
