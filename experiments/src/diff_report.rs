@@ -4,26 +4,12 @@
 //! (the collapse indicators: parameter-free share, entropy, dominant Hessian
 //! eigenvalue, supernet train / validation accuracy).
 
-use anyhow::{Result, anyhow};
+use crate::plot::{PALETTE, err, range};
+use anyhow::Result;
 use nas_core::differentiable::SeedOutcome;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
-
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("plotting failed: {e:?}")
-}
-
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(23, 190, 207),
-    RGBColor(140, 86, 75),
-    RGBColor(127, 127, 127),
-];
 
 /// Draws the plots of every finished seed under `dir/differentiable`; a run
 /// without a differentiable search has nothing to draw.
@@ -96,8 +82,8 @@ fn line_panel<DB: DrawingBackend>(
 ) -> Result<()> {
     let xs = series.iter().flat_map(|s| s.1.iter().map(|p| p.0));
     let ys = series.iter().flat_map(|s| s.1.iter().map(|p| p.1));
-    let (x0, x1) = bounds(xs);
-    let (y0, y1) = bounds(ys);
+    let (x0, x1) = range(xs);
+    let (y0, y1) = range(ys);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 16))
         .margin(8)
@@ -118,19 +104,6 @@ fn line_panel<DB: DrawingBackend>(
         chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw().map_err(err)?;
     }
     Ok(())
-}
-
-fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.filter(|v| v.is_finite()) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.05).max(1e-6 + lo.abs() * 1e-3);
-    (lo - pad, hi + pad)
 }
 
 fn evolution<DB: DrawingBackend>(o: &SeedOutcome, root: DrawingArea<DB, Shift>) -> Result<()> {

@@ -46,7 +46,8 @@ pub struct Curve {
     pub band: Option<Vec<f64>>,
 }
 
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+/// The padded range of the finite `values` (`0..1` when there is none).
+pub(crate) fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite()) {
         lo = lo.min(v);
@@ -59,7 +60,8 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+/// A plotters error as an `anyhow` error.
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting failed: {e:?}")
 }
 
@@ -118,7 +120,8 @@ fn draw_pareto<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &ParetoPlot)
     root.present().map_err(err)
 }
 
-const PALETTE: [RGBColor; 6] = [
+/// The line colours, in order.
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
