@@ -395,17 +395,15 @@ impl ExperimentConfig {
             }
         }
         let plan = self.plan(file, registry)?;
-        // A strategy with `seeds` (differentiable search) proposes one
-        // architecture per seed: a smaller budget would silently drop seeds.
-        if let Some(seeds) = plan.strategy.settings().get("seeds").and_then(|v| v.as_array())
-            && self.budget < seeds.len()
-        {
+        // A differentiable search proposes one architecture per seed: a smaller
+        // budget would silently drop seeds.
+        let need = plan.strategy.min_budget();
+        if self.budget < need {
             return Err(err(
                 "budget",
                 format!(
-                    "{} is less than the {} seeds of strategy.seeds; each seed's derived architecture is one evaluation",
-                    self.budget,
-                    seeds.len()
+                    "{} is less than the {need} seeds of strategy.seeds; each seed's derived architecture is one evaluation",
+                    self.budget
                 ),
             ));
         }

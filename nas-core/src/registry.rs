@@ -90,6 +90,11 @@ pub trait StrategySettings: Serialize + DeserializeOwned + Default + Clone + Sen
     fn dataset(&self) -> Option<DatasetRequest> {
         None
     }
+    /// The smallest budget that lets it finish (a differentiable search needs
+    /// one evaluation per seed); a config with less is refused.
+    fn min_budget(&self) -> usize {
+        1
+    }
     /// Builds the strategy (the registry has checked [`needs`](Self::needs)).
     fn build(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>>;
 }
@@ -269,6 +274,8 @@ pub trait StrategySpec: Send + Sync {
     fn cheap_metrics(&self) -> Vec<Metric>;
     /// The dataset it trains on itself, if any.
     fn dataset(&self) -> Option<DatasetRequest>;
+    /// The smallest budget that lets it finish.
+    fn min_budget(&self) -> usize;
     /// Builds it (call [`Registry::build_strategy`], which checks the needs).
     fn build_unchecked(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>>;
 }
@@ -398,6 +405,9 @@ impl<T: StrategySettings> StrategySpec for ParsedStrategy<T> {
     }
     fn dataset(&self) -> Option<DatasetRequest> {
         self.0.dataset()
+    }
+    fn min_budget(&self) -> usize {
+        self.0.min_budget()
     }
     fn build_unchecked(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
         self.0.build(ctx)

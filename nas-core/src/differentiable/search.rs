@@ -186,11 +186,6 @@ fn arch_optimizer(weight_decay: f64) -> ModuleOptimizer {
         .init()
 }
 
-/// Cosine-annealed learning rate of step `step` of `total`.
-fn cosine(peak: f64, step: usize, total: usize) -> f64 {
-    0.5 * peak * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos())
-}
-
 struct Losses {
     ce: burn::nn::loss::CrossEntropyLoss,
 }
@@ -216,7 +211,7 @@ impl ModuleMapper for Axpy<'_> {
         let value = match self.grads.get::<D>(id) {
             Some(g) => {
                 let inner = tensor.inner();
-                Tensor::from_inner(inner + g.to_device(&Device::flex()) * self.scale).require_grad()
+                Tensor::from_inner(inner + g * self.scale).require_grad()
             }
             None => tensor,
         };
@@ -393,7 +388,9 @@ fn run_inner<S: SupernetSpace>(space: &S, job: &SeedJob<'_>) -> Result<SeedOutco
     }
     let total = steps * s.epochs;
     let probe_batch = job.val.batch_range(0, bs.min(job.val.len()), &ad);
-    let peak_lr = s.weights.lr();
+    // The weights' cosine-annealed schedule, as the trainer's.
+    let schedule =
+        crate::train::TrainConfig { optimizer: s.weights.clone(), cosine_schedule: true, ..Default::default() };
 
     for epoch in state.epoch + 1..=s.epochs {
         if state.stopped.is_some() {
@@ -407,7 +404,7 @@ fn run_inner<S: SupernetSpace>(space: &S, job: &SeedJob<'_>) -> Result<SeedOutco
         let arch_on = epoch > s.warmup_epochs;
         let (mut w_loss, mut w_correct, mut a_loss, mut a_correct, mut seen) = (0.0, 0usize, 0.0, 0usize, 0usize);
         for step in 0..steps {
-            let lr = cosine(peak_lr, (epoch - 1) * steps + step, total);
+            let lr = schedule.lr_at((epoch - 1) * steps + step, total);
             let bw = job.train.batch(&order_w[step * bs..(step + 1) * bs], &ad);
             let diverged = |loss: f64| -> Option<DiffError> {
                 (!loss.is_finite() || loss > s.divergence_loss).then(|| DiffError::Diverged {

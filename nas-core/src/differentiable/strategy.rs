@@ -359,6 +359,10 @@ macro_rules! method_settings {
                 self.0.hardware.iter().map(|h| h.metric).collect()
             }
 
+            fn min_budget(&self) -> usize {
+                self.0.seeds.len()
+            }
+
             fn dataset(&self) -> Option<DatasetRequest> {
                 Some(DatasetRequest {
                     dataset: self.0.dataset.clone(),

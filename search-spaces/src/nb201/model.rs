@@ -70,35 +70,42 @@ impl Nb201Cell {
 
     /// Forward pass (shape preserving).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let dims = x.dims();
-        let device = x.device();
-        // In the input's precision (zero-cost scores run in f64).
-        let dtype = x.dtype();
-        let zeros = || Tensor::<4>::zeros(dims, (&device, dtype));
-        // `None` marks a zero node.
-        let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
-        for node in 1..NUM_NODES {
-            let mut sum: Option<Tensor<4>> = None;
-            for (edge, &(to, from)) in EDGES.iter().enumerate() {
-                if to != node {
-                    continue;
-                }
-                let input = || nodes[from].clone().unwrap_or_else(zeros);
-                let term = match &self.edges[edge] {
-                    EdgeOp::Zero(_) => continue,
-                    EdgeOp::Skip(_) => input(),
-                    EdgeOp::Conv(m) => m.forward(input()),
-                    EdgeOp::Pool(m) => m.forward(input()),
-                };
-                sum = Some(match sum {
-                    Some(s) => s + term,
-                    None => term,
-                });
-            }
-            nodes.push(sum);
-        }
-        nodes.pop().flatten().unwrap_or_else(zeros)
+        cell_dag(x, |edge, input| match &self.edges[edge] {
+            EdgeOp::Zero(_) => None,
+            EdgeOp::Skip(_) => Some(input),
+            EdgeOp::Conv(m) => Some(m.forward(input)),
+            EdgeOp::Pool(m) => Some(m.forward(input)),
+        })
     }
+}
+
+/// The cell's DAG on input `x`: node `j` is the sum of `term(edge, input)` over
+/// the edges entering it (a `None` term contributes nothing); a node with no
+/// term is zero, and edges reading it get zeros. Shared by the network and the
+/// supernet.
+pub(crate) fn cell_dag(x: Tensor<4>, mut term: impl FnMut(usize, Tensor<4>) -> Option<Tensor<4>>) -> Tensor<4> {
+    let dims = x.dims();
+    let device = x.device();
+    // In the input's precision (zero-cost scores run in f64).
+    let dtype = x.dtype();
+    let zeros = || Tensor::<4>::zeros(dims, (&device, dtype));
+    // `None` marks a zero node.
+    let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
+    for node in 1..NUM_NODES {
+        let mut sum: Option<Tensor<4>> = None;
+        for (edge, &(to, from)) in EDGES.iter().enumerate() {
+            if to != node {
+                continue;
+            }
+            let Some(t) = term(edge, nodes[from].clone().unwrap_or_else(zeros)) else { continue };
+            sum = Some(match sum {
+                Some(s) => s + t,
+                None => t,
+            });
+        }
+        nodes.push(sum);
+    }
+    nodes.pop().flatten().unwrap_or_else(zeros)
 }
 
 /// The stride-2 ResNet basic block between stages.

@@ -7,9 +7,9 @@
 //! stage. [`Nb201Supernet::subnet`] extracts the network of one cell with the
 //! supernet's weights (what a one-hot mix computes).
 
-use super::genotype::{EDGES, NUM_EDGES, NUM_NODES, Nb201Arch};
+use super::genotype::{EDGES, NUM_EDGES, Nb201Arch};
 use super::lower::NUM_STAGES;
-use super::model::{EdgeOp, Nb201Cell, Nb201Network, Nb201Stage, ResNetReduction};
+use super::model::{EdgeOp, Nb201Cell, Nb201Network, Nb201Stage, ResNetReduction, cell_dag};
 use super::ops::Nb201Op;
 use super::space::Nb201Space;
 use crate::blocks::nn::{ConvBn, ConvShape, ReluConvBn, batch_norm};
@@ -79,26 +79,7 @@ pub struct MixedCell {
 
 impl MixedCell {
     fn forward(&self, x: Tensor<4>, mix: &EdgeMix) -> Tensor<4> {
-        let dims = x.dims();
-        let device = x.device();
-        let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
-        for node in 1..NUM_NODES {
-            let mut sum: Option<Tensor<4>> = None;
-            for (edge, &(to, from)) in EDGES.iter().enumerate() {
-                if to != node {
-                    continue;
-                }
-                let input = nodes[from].clone().unwrap_or_else(|| Tensor::zeros(dims, &device));
-                if let Some(term) = mix.apply(edge, input, |o, x| self.edges[edge].op(o, x)) {
-                    sum = Some(match sum {
-                        Some(s) => s + term,
-                        None => term,
-                    });
-                }
-            }
-            nodes.push(sum);
-        }
-        nodes.pop().flatten().unwrap_or_else(|| Tensor::zeros(dims, &device))
+        cell_dag(x, |edge, input| mix.apply(edge, input, |o, x| self.edges[edge].op(o, x)))
     }
 }
 
