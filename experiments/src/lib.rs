@@ -36,6 +36,7 @@ pub mod predictor_store_cmd;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod rl_report;
 pub mod rundir;
 pub mod runner;
 pub mod setup;

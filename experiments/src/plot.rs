@@ -286,3 +286,82 @@ pub fn prediction_plot(p: &PredictionPlot, svg_path: &Path, png_path: Option<&Pa
     }
     Ok(())
 }
+
+/// One panel of line series over a shared x axis (`x_desc`), legend when there
+/// are several.
+pub(crate) fn line_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    x_desc: &str,
+    title: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<()> {
+    let xs = series.iter().flat_map(|s| s.1.iter().map(|p| p.0));
+    let ys = series.iter().flat_map(|s| s.1.iter().map(|p| p.1));
+    let (x0, x1) = range(xs);
+    let (y0, y1) = range(ys);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc(x_desc).draw().map_err(err)?;
+    for (k, (name, pts)) in series.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], color.stroke_width(2)));
+    }
+    if series.len() > 1 {
+        chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw().map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A heatmap: one row per `row_names` entry, `cells[r][c]` = (value, text);
+/// the colour scales with the value relative to the largest one. Rows may be
+/// shorter than `col_names` (empty cells are left white).
+pub(crate) fn heatmap_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    row_names: &[String],
+    col_names: &[String],
+    cells: &[Vec<(f64, String)>],
+) -> Result<()> {
+    root.fill(&WHITE).map_err(err)?;
+    let cols = cells.iter().map(Vec::len).max().unwrap_or(0).max(col_names.len()).max(1);
+    let rows = row_names.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(150)
+        .build_cartesian_2d(0..cols, 0..rows)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(cols)
+        .y_labels(rows)
+        .x_label_formatter(&|i| col_names.get(*i).cloned().unwrap_or_default())
+        .y_label_formatter(&|i| row_names.get(*i).cloned().unwrap_or_default())
+        .draw()
+        .map_err(err)?;
+    let max = cells.iter().flatten().map(|c| c.0).fold(0.0f64, f64::max).max(1e-9);
+    for (r, row) in cells.iter().enumerate() {
+        for (k, (w, label)) in row.iter().enumerate() {
+            let t = (w / max).clamp(0.0, 1.0);
+            let color = RGBColor((255.0 - 224.0 * t) as u8, (255.0 - 136.0 * t) as u8, (255.0 - 75.0 * t) as u8);
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(k, r), (k + 1, r + 1)], color.filled())))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(label.clone(), (k, r), ("sans-serif", 15).into_font())))
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}

@@ -69,6 +69,8 @@ pub fn builtin() -> Registry {
     r.add_strategy::<nas_core::strategy::LocalSearchConfig>();
     r.add_strategy::<predictors::strategy::BananasConfig>();
     r.add_strategy::<predictors::strategy::LinasConfig>();
+    r.add_strategy::<nas_core::strategy::rl::ReinforceConfig>();
+    r.add_strategy::<nas_core::strategy::rl::MarlConfig>();
     r.add_strategy::<nas_core::differentiable::strategy::DartsSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::PcDartsSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::GdasSettings>();

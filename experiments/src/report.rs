@@ -93,6 +93,7 @@ pub fn write_reports(
         .context("writing hypervolume plot")?;
     }
     crate::diff_report::write_differentiable_plots(dir).context("writing the differentiable search's plots")?;
+    crate::rl_report::write_controller_plots(dir).context("writing the controller's plots")?;
     Ok(())
 }
 

@@ -43,11 +43,14 @@ pub enum Capability {
     /// [`SupernetSpace`](crate::differentiable::SupernetSpace): a weight-sharing
     /// supernet for differentiable search.
     Supernet,
+    /// [`Decisions`](crate::decisions::Decisions): architectures as sequences of
+    /// categorical decisions (policy-gradient controllers).
+    Decisions,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Mutate,
         Capability::Crossover,
         Capability::Neighbors,
@@ -56,6 +59,7 @@ impl Capability {
         Capability::NetworkSpec,
         Capability::Train,
         Capability::Supernet,
+        Capability::Decisions,
     ];
 
     /// The short name (`mutate`, `crossover`, ...), as `hwnas list` prints it.
@@ -69,6 +73,7 @@ impl Capability {
             Capability::NetworkSpec => "network_spec",
             Capability::Train => "train",
             Capability::Supernet => "supernet",
+            Capability::Decisions => "decisions",
         }
     }
 
@@ -83,6 +88,7 @@ impl Capability {
             Capability::NetworkSpec => "layer description (lowering to a NetworkSpec)",
             Capability::Train => "burn model (it cannot be trained or timed)",
             Capability::Supernet => "supernet (differentiable search)",
+            Capability::Decisions => "sequential categorical decisions (policy-gradient controllers)",
         }
     }
 }
@@ -130,6 +136,11 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
         None
     }
 
+    /// As [`Decisions`](crate::decisions::Decisions).
+    fn as_decisions(&self) -> Option<&dyn crate::decisions::Decisions<Arch = Self::Arch>> {
+        None
+    }
+
     /// The capabilities this space has.
     fn capabilities(&self) -> Vec<Capability> {
         let has = [
@@ -141,6 +152,7 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
             self.as_network_spec().is_some(),
             self.as_trainable().is_some(),
             self.as_supernet().is_some(),
+            self.as_decisions().is_some(),
         ];
         Capability::ALL.into_iter().zip(has).filter(|(_, h)| *h).map(|(c, _)| c).collect()
     }
@@ -148,7 +160,7 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
 
 /// Implements [`Capabilities`] for a space from the list of capability traits it
 /// implements: `mutate`, `crossover`, `neighbors`, `encode`, `multi_encode`,
-/// `network_spec`, `train` (the space must implement the matching trait;
+/// `network_spec`, `train`, `supernet`, `decisions` (the space must implement the matching trait;
 /// `train` needs `TrainableSpace + Clone`).
 ///
 /// ```ignore
@@ -181,6 +193,9 @@ macro_rules! capabilities {
     };
     (@method supernet) => {
         fn as_supernet(&self) -> Option<&dyn $crate::differentiable::DynSupernet> { Some(self) }
+    };
+    (@method decisions) => {
+        fn as_decisions(&self) -> Option<&dyn $crate::decisions::Decisions<Arch = Self::Arch>> { Some(self) }
     };
     (@method train) => {
         fn as_trainable(&self) -> Option<&dyn $crate::train::DynTrainable<Self::Arch>> { Some(self) }

@@ -15,6 +15,7 @@
 
 use crate::arch::{ArchId, Architecture};
 use crate::capability::{Capabilities, Capability};
+use crate::decisions::{Decision, Decisions};
 use crate::encoding::{EncodingKind, MultiEncode};
 use crate::error::{NasError, Result};
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
@@ -104,6 +105,9 @@ trait ErasedSpace: Send + Sync {
     fn network_spec(&self, arch: &AnyArch) -> Option<NetworkSpec>;
     fn trainable(&self) -> Option<&dyn DynTrainable<AnyArch>>;
     fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet>;
+    fn decisions(&self) -> Option<Vec<Decision>>;
+    fn arch_from_decisions(&self, choices: &[usize]) -> Option<Result<AnyArch>>;
+    fn decisions_of(&self, arch: &AnyArch) -> Option<Vec<usize>>;
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -181,6 +185,15 @@ impl<S: Capabilities> ErasedSpace for Typed<S> {
     }
     fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet> {
         self.0.as_supernet()
+    }
+    fn decisions(&self) -> Option<Vec<Decision>> {
+        Some(self.0.as_decisions()?.decisions())
+    }
+    fn arch_from_decisions(&self, choices: &[usize]) -> Option<Result<AnyArch>> {
+        Some(self.0.as_decisions()?.arch_from_decisions(choices).map(AnyArch::new))
+    }
+    fn decisions_of(&self, arch: &AnyArch) -> Option<Vec<usize>> {
+        Some(self.0.as_decisions()?.decisions_of(self.typed(arch)))
     }
     fn as_any(&self) -> &dyn Any {
         &self.0
@@ -372,6 +385,18 @@ impl MultiEncode for DynSpace {
     }
     fn encode_with(&self, arch: &AnyArch, kind: EncodingKind) -> Option<Vec<f32>> {
         self.inner.encode_with(arch, kind).flatten()
+    }
+}
+
+impl Decisions for DynSpace {
+    fn decisions(&self) -> Vec<Decision> {
+        self.inner.decisions().expect(CHECKED)
+    }
+    fn arch_from_decisions(&self, choices: &[usize]) -> Result<AnyArch> {
+        self.inner.arch_from_decisions(choices).expect(CHECKED)
+    }
+    fn decisions_of(&self, arch: &AnyArch) -> Vec<usize> {
+        self.inner.decisions_of(arch).expect(CHECKED)
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`pareto`]: non-dominated sorting, crowding distance, exact hypervolume.
 //! - [`capability`]: [`Capability`] and [`Capabilities`], the optional
 //!   capabilities a space declares ([`capabilities!`]).
+//! - [`decisions`]: [`Decisions`], architectures as sequences of categorical
+//!   decisions (the `decisions` capability).
 //! - [`dynspace`]: [`DynSpace`] / [`AnyArch`], any space behind one type.
 //! - [`registry`]: the component registries ([`Registry`], [`SpaceSettings`],
 //!   [`StrategySettings`], [`EvaluatorSettings`], [`CostModelSettings`]).
@@ -26,6 +28,7 @@
 
 pub mod arch;
 pub mod capability;
+pub mod decisions;
 pub mod differentiable;
 pub mod dynspace;
 pub mod encoding;
@@ -54,6 +57,7 @@ pub mod trial_log;
 
 pub use arch::{ArchId, Architecture};
 pub use capability::{Capabilities, Capability};
+pub use decisions::{Decision, Decisions};
 pub use dynspace::{AnyArch, DynSpace};
 pub use encoding::{EncodingKind, MultiEncode};
 pub use error::{NasError, Result};

@@ -54,13 +54,16 @@ fn good_and_default_configs_parse() {
         "pc-darts-darts-digits.toml",
         "gdas-darts-digits.toml",
         "proxyless-darts-digits.toml",
+        "reinforce-nb201-fpga.toml",
+        "reinforce-nb201-fpga-hard.toml",
+        "marl-nb201-fpga.toml",
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
         ExperimentConfig::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     // Every shipped config is in the list above.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
-    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 16);
+    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 19);
 }
 
 #[test]

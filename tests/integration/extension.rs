@@ -198,6 +198,16 @@ fn a_space_added_by_the_recipe_runs_through_hwnas_run_and_is_refused_what_it_lac
         "space `chain` has no crossover; strategy `nsga2` needs it — use `random` or `evolution`"
     );
     assert!(!tmp.path().join("n").exists(), "a refused run leaves no directory");
+    let err = hwnas(
+        &registry,
+        &["run", cfg_s, "--strategy", "reinforce", "--out", tmp.path().join("r").to_str().expect("utf8"), "-q"],
+    )
+    .expect_err("no decisions");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("space `chain` has no sequential categorical decisions") && msg.contains("strategy `reinforce`"),
+        "{msg}"
+    );
     std::fs::write(&cfg, config("random", "train")).expect("write");
     let err = hwnas(&registry, &["run", cfg_s, "--out", tmp.path().join("t").to_str().expect("utf8"), "-q"])
         .expect_err("no burn model");

@@ -10,6 +10,7 @@ mod fuzz_corpus;
 mod hardware;
 mod nb201_search;
 mod predictors;
+mod rl;
 mod shared_numerics;
 mod table_search;
 mod training;

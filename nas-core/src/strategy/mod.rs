@@ -16,6 +16,7 @@
 //! | `evolution` | [`RegularizedEvolution`] | [`Mutate`](crate::Mutate) |
 //! | `nsga2`     | [`Nsga2`]                | [`Mutate`](crate::Mutate) + [`Crossover`](crate::Crossover) |
 //! | `local`     | [`LocalSearch`]          | [`Neighbors`](crate::Neighbors) |
+//! | `reinforce`, `marl` | [`rl::PolicyGradient`] | [`Decisions`](crate::Decisions) |
 //!
 //! All of them are deterministic functions of the driver's random stream and of
 //! what they are told (no other randomness, no hash-order dependence), never
@@ -41,6 +42,7 @@ pub mod evolution;
 pub mod local;
 pub mod nsga2;
 pub mod random;
+pub mod rl;
 
 pub use evolution::{RegularizedEvolution, RegularizedEvolutionConfig};
 pub use local::{LocalSearch, LocalSearchConfig};

@@ -6,6 +6,7 @@
 
 use crate::arch::{ArchId, Architecture};
 use crate::capability::Capability;
+use crate::decisions::{Decision, Decisions};
 use crate::dynspace::{AnyArch, DynSpace};
 use crate::encoding::{EncodingKind, MultiEncode};
 use crate::error::{NasError, Result};
@@ -236,7 +237,39 @@ impl ToNetworkSpec for RestrictedToySpace {
     }
 }
 
+impl Decisions for ToySpace {
+    /// One decision per gene; genes 0–1 form group `front`, genes 2–3 group `back`.
+    fn decisions(&self) -> Vec<Decision> {
+        let options: Vec<String> = (0..TOY_VALUES).map(|v| v.to_string()).collect();
+        (0..TOY_LEN)
+            .map(|g| Decision::new(format!("gene {g}"), options.clone(), if g < 2 { "front" } else { "back" }))
+            .collect()
+    }
+    fn arch_from_decisions(&self, choices: &[usize]) -> Result<ToyArch> {
+        crate::decisions::check_choices("toy", &self.decisions(), choices)?;
+        Ok(ToyArch(choices.iter().map(|&c| c as u8).collect()))
+    }
+    fn decisions_of(&self, arch: &ToyArch) -> Vec<usize> {
+        arch.0.iter().map(|&g| usize::from(g)).collect()
+    }
+}
+
+impl Decisions for RestrictedToySpace {
+    fn decisions(&self) -> Vec<Decision> {
+        ToySpace.decisions()
+    }
+    fn arch_from_decisions(&self, choices: &[usize]) -> Result<ToyArch> {
+        ToySpace.arch_from_decisions(choices)
+    }
+    fn decisions_of(&self, arch: &ToyArch) -> Vec<usize> {
+        ToySpace.decisions_of(arch)
+    }
+}
+
 impl crate::capability::Capabilities for RestrictedToySpace {
+    fn as_decisions(&self) -> Option<&dyn Decisions<Arch = ToyArch>> {
+        self.0.contains(&Capability::Decisions).then_some(self as _)
+    }
     fn as_mutate(&self) -> Option<&dyn Mutate<Arch = ToyArch>> {
         self.0.contains(&Capability::Mutate).then_some(self as _)
     }

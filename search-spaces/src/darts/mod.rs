@@ -6,12 +6,14 @@
 //! - [`notation`]: the parser of the DARTS `Genotype(...)` repr.
 //! - [`published`]: published genotypes ([`DARTS_V2`]).
 //! - [`config`]: the macro network, [`DartsConfig`], and its per-cell [`CellPlan`].
+//! - [`decisions`]: the genotype as ENAS-style categorical decisions (REINFORCE).
 //! - [`space`]: [`DartsSpace`] with sampling, mutation, crossover, encoding and
 //!   neighbours.
 //! - [`lower`]: the exact layer-level lowering ([`ToNetworkSpec`](nas_core::ToNetworkSpec)).
 //! - [`model`]: the burn network [`DartsNetwork`] ([`TrainableSpace`](nas_core::train::TrainableSpace)).
 
 pub mod config;
+pub mod decisions;
 pub mod encoding;
 pub mod genotype;
 pub mod lower;

@@ -4,7 +4,7 @@
 use super::{DartsConfig, DartsSpace};
 use nas_core::registry::{InputShape, SpaceSettings};
 
-nas_core::capabilities!(DartsSpace: mutate, crossover, neighbors, encode, multi_encode, network_spec, train, supernet);
+nas_core::capabilities!(DartsSpace: mutate, crossover, neighbors, encode, multi_encode, network_spec, train, supernet, decisions);
 
 impl SpaceSettings for DartsConfig {
     const NAME: &'static str = "darts";

@@ -4,6 +4,7 @@
 //! - [`ops`]: the five edge operations, [`Nb201Op`].
 //! - [`genotype`]: the cell [`Nb201Arch`] and its `|op~0|+|op~0|op~1|+...|` notation.
 //! - [`config`]: the macro network, [`Nb201Config`].
+//! - [`decisions`]: the cell as six categorical decisions (REINFORCE).
 //! - [`space`]: [`Nb201Space`] with sampling, enumeration, mutation, crossover,
 //!   encoding and neighbours.
 //! - [`lower`]: the exact layer-level lowering ([`ToNetworkSpec`](nas_core::ToNetworkSpec)).
@@ -16,6 +17,7 @@
 
 pub mod analysis;
 pub mod config;
+pub mod decisions;
 pub mod encoding;
 pub mod genotype;
 pub mod lower;

@@ -4,7 +4,7 @@
 use super::{Nb201Config, Nb201Space};
 use nas_core::registry::{InputShape, SpaceSettings};
 
-nas_core::capabilities!(Nb201Space: mutate, crossover, neighbors, encode, multi_encode, network_spec, train, supernet);
+nas_core::capabilities!(Nb201Space: mutate, crossover, neighbors, encode, multi_encode, network_spec, train, supernet, decisions);
 
 impl SpaceSettings for Nb201Config {
     const NAME: &'static str = "nb201";
