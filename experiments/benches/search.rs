@@ -23,7 +23,7 @@ fn config(strategy: &str) -> ExperimentConfig {
 
 /// One search of `budget` distinct architectures with batch `batch`.
 fn search(setup: &Setup, registry: &nas_core::Registry, budget: usize, batch: usize) -> usize {
-    let mut s = setup.strategy(registry, None, true).expect("strategy");
+    let mut s = setup.strategy(registry, None, true, budget).expect("strategy");
     let sc = SearchConfig { budget, batch_size: batch, seed: 1, max_idle_asks: 50 };
     let out =
         Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc).run(s.as_mut()).expect("search");
@@ -34,7 +34,7 @@ fn searches(c: &mut Criterion) {
     let registry = experiments::registry::builtin();
     let mut g = c.benchmark_group("nb201_table_search");
     g.sample_size(20);
-    for strategy in ["nsga2", "evolution", "random"] {
+    for strategy in ["nsga2", "evolution", "random", "reinforce", "marl"] {
         let setup = Setup::new(&config(strategy), &registry, Build::All).expect("setup");
         for budget in [200usize, 400] {
             g.bench_function(format!("{strategy}/{budget}"), |b| {

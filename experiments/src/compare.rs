@@ -347,7 +347,7 @@ fn run_all(
             &setup.space,
             &setup.evals,
             &setup.problem,
-            crate::setup::StrategyInputs { data: setup.data.as_ref(), workdir: None, quiet: true },
+            crate::setup::StrategyInputs { data: setup.data.as_ref(), workdir: None, quiet: true, budget: cfg.budget },
         )?;
         let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
         let eval = setup.evals.evaluator.as_ref();

@@ -226,10 +226,10 @@ impl Plan {
             .map_or(LatencySource::None, |e| e.latency_source())
     }
 
-    /// Metrics the evaluators provide.
+    /// Metrics the evaluators provide, and those the strategy measures itself.
     pub fn provided_metrics(&self) -> Vec<Metric> {
         let mut out = Vec::new();
-        for m in self.evaluators.iter().flat_map(|e| e.provides()) {
+        for m in self.evaluators.iter().flat_map(|e| e.provides()).chain(self.strategy.measures()) {
             if !out.contains(&m) {
                 out.push(m);
             }
@@ -439,6 +439,15 @@ impl ExperimentConfig {
             ));
         }
         let provided = plan.provided_metrics();
+        if self.scheduler.is_some() && !plan.strategy.measures().is_empty() {
+            return Err(err(
+                "scheduler",
+                format!(
+                    "strategy `{}` measures its candidates itself; it cannot run under a multi-fidelity scheduler",
+                    plan.strategy.kind()
+                ),
+            ));
+        }
         for m in self.problem().metrics() {
             if !provided.contains(&m) {
                 let names: Vec<_> = provided.iter().map(|m| m.name()).collect();

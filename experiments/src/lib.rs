@@ -27,6 +27,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod diff_report;
+pub mod eas_report;
 pub mod hardware;
 pub mod hv;
 pub mod observers;

@@ -62,6 +62,7 @@ pub fn builtin() -> Registry {
     // Spaces.
     r.add_space::<search_spaces::Nb201Config>();
     r.add_space::<search_spaces::DartsConfig>();
+    r.add_space::<search_spaces::plain_cnn::PlainCnnConfig>();
     // Strategies.
     r.add_strategy::<nas_core::strategy::RandomSearchConfig>();
     r.add_strategy::<nas_core::strategy::RegularizedEvolutionConfig>();
@@ -71,6 +72,7 @@ pub fn builtin() -> Registry {
     r.add_strategy::<predictors::strategy::LinasConfig>();
     r.add_strategy::<nas_core::strategy::rl::ReinforceConfig>();
     r.add_strategy::<nas_core::strategy::rl::MarlConfig>();
+    r.add_strategy::<search_spaces::plain_cnn::eas::EasSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::DartsSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::PcDartsSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::GdasSettings>();

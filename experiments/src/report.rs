@@ -94,6 +94,7 @@ pub fn write_reports(
     }
     crate::diff_report::write_differentiable_plots(dir).context("writing the differentiable search's plots")?;
     crate::rl_report::write_controller_plots(dir).context("writing the controller's plots")?;
+    crate::eas_report::write_eas_plots(dir).context("writing the EAS lineage plots")?;
     Ok(())
 }
 

@@ -131,7 +131,7 @@ fn execute_in(
     }
     let problem = setup.problem.clone();
     let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
-    let mut strategy = setup.strategy(registry, Some(dir), opts.quiet)?;
+    let mut strategy = setup.strategy(registry, Some(dir), opts.quiet, cfg.budget)?;
     if let Some(s) = &cfg.scheduler {
         s.check_support(&setup.evals.evaluator.fidelity(), &setup.evals.evaluator.name())
             .context("the [scheduler] section")?;

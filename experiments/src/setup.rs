@@ -86,8 +86,9 @@ impl Setup {
         registry: &Registry,
         workdir: Option<&Path>,
         quiet: bool,
+        budget: usize,
     ) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
-        let ctx = StrategyInputs { data: self.data.as_ref(), workdir, quiet };
+        let ctx = StrategyInputs { data: self.data.as_ref(), workdir, quiet, budget };
         build_strategy(registry, &self.plan, &self.space, &self.evals, &self.problem, ctx)
     }
 }
@@ -101,6 +102,8 @@ pub struct StrategyInputs<'a> {
     pub workdir: Option<&'a Path>,
     /// No progress output.
     pub quiet: bool,
+    /// The run's budget.
+    pub budget: usize,
 }
 
 /// Builds and merges the evaluators of `plan` (only those reports need with
@@ -176,6 +179,7 @@ pub fn build_strategy(
         workdir: inputs.workdir,
         cheap: evals.cheap.clone(),
         quiet: inputs.quiet,
+        budget: inputs.budget,
     };
     Ok(registry.build_strategy(plan.strategy.as_ref(), space, &ctx)?)
 }

@@ -68,6 +68,10 @@ pub struct StrategyContext<'a> {
     pub cheap: Option<Arc<dyn Evaluator<AnyArch>>>,
     /// No progress output.
     pub quiet: bool,
+    /// The run's budget (distinct architectures), for strategies that plan
+    /// around the end of the run (EAS's final check against training from
+    /// scratch).
+    pub budget: usize,
 }
 
 /// Settings of a search strategy (a config's `[strategy]` section).
@@ -89,6 +93,11 @@ pub trait StrategySettings: Serialize + DeserializeOwned + Default + Clone + Sen
     /// supernet), if any.
     fn dataset(&self) -> Option<DatasetRequest> {
         None
+    }
+    /// Metrics the strategy measures itself for the architectures it proposes
+    /// ([`SearchStrategy::measure`]; EAS's accuracy after inheriting weights).
+    fn measures(&self) -> Vec<Metric> {
+        Vec::new()
     }
     /// The smallest budget that lets it finish (a differentiable search needs
     /// one evaluation per seed); a config with less is refused.
@@ -274,6 +283,8 @@ pub trait StrategySpec: Send + Sync {
     fn cheap_metrics(&self) -> Vec<Metric>;
     /// The dataset it trains on itself, if any.
     fn dataset(&self) -> Option<DatasetRequest>;
+    /// Metrics it measures itself.
+    fn measures(&self) -> Vec<Metric>;
     /// The smallest budget that lets it finish.
     fn min_budget(&self) -> usize;
     /// Builds it (call [`Registry::build_strategy`], which checks the needs).
@@ -405,6 +416,9 @@ impl<T: StrategySettings> StrategySpec for ParsedStrategy<T> {
     }
     fn dataset(&self) -> Option<DatasetRequest> {
         self.0.dataset()
+    }
+    fn measures(&self) -> Vec<Metric> {
+        self.0.measures()
     }
     fn min_budget(&self) -> usize {
         self.0.min_budget()
@@ -727,8 +741,15 @@ mod tests {
         let space = DynSpace::new(RestrictedToySpace(vec![Capability::Mutate]), serde_json::json!({}));
         let spec = r.parse_strategy("nsga2", serde_json::json!({})).expect("parses");
         let problem = toy_problem();
-        let ctx =
-            StrategyContext { space: &space, problem: &problem, data: None, workdir: None, cheap: None, quiet: true };
+        let ctx = StrategyContext {
+            space: &space,
+            problem: &problem,
+            data: None,
+            workdir: None,
+            cheap: None,
+            quiet: true,
+            budget: 10,
+        };
         let err = r.build_strategy(spec.as_ref(), &space, &ctx).err().expect("refused");
         assert_eq!(
             err.to_string(),

@@ -159,6 +159,9 @@ pub(crate) fn judge<A: Architecture>(
     }
 }
 
+/// What a strategy measured itself for one architecture, and how long it took.
+type Measured = (Option<Result<MetricMap, EvalError>>, f64);
+
 /// The search driver. See the module docs for its guarantees.
 pub struct Search<'a, S: SearchSpace> {
     space: &'a S,
@@ -223,6 +226,7 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         &self,
         index: usize,
         arch: &S::Arch,
+        pre: Measured,
         done: &AtomicUsize,
         clock: &crate::trial::RunClock,
     ) -> Result<Trial, NasError> {
@@ -233,8 +237,16 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         };
         let ctx = EvalContext { seed, progress: Some(&progress), fidelity: None };
         let start = Instant::now();
-        let result = self.evaluator.evaluate(arch, &ctx);
-        let eval_seconds = start.elapsed().as_secs_f64();
+        let (measured, measure_seconds) = pre;
+        let result = match measured {
+            Some(Err(e)) => Err(e),
+            Some(Ok(own)) => self.evaluator.evaluate(arch, &ctx).map(|mut m| {
+                m.extend(own);
+                m
+            }),
+            None => self.evaluator.evaluate(arch, &ctx),
+        };
+        let eval_seconds = start.elapsed().as_secs_f64() + measure_seconds;
         let (status, reason, metrics) = judge(self.evaluator, self.problem, result)?;
         let mut trial = Trial {
             index,
@@ -312,9 +324,19 @@ impl<'a, S: SearchSpace> Search<'a, S> {
                     None => to_eval.push((k, *index, *arch)),
                 }
             }
+            // What the strategy measures itself (on this thread, in ask order).
+            let measured: Vec<Measured> = to_eval
+                .iter()
+                .map(|(_, _, arch)| {
+                    let start = Instant::now();
+                    let m = strategy.measure(self.space, arch);
+                    (m, start.elapsed().as_secs_f64())
+                })
+                .collect();
             let results: Vec<(usize, Result<Trial, NasError>)> = to_eval
                 .par_iter()
-                .map(|(k, index, arch)| (*k, self.evaluate_one(*index, arch, &done, &clock)))
+                .zip(measured.into_par_iter())
+                .map(|((k, index, arch), pre)| (*k, self.evaluate_one(*index, arch, pre, &done, &clock)))
                 .collect();
             for (k, r) in results {
                 slots[k] = Some(r?);
@@ -386,5 +408,72 @@ mod tests {
             }
         }
         assert!(seen.0 > 10 && seen.1 > 10, "{seen:?}");
+    }
+
+    /// Random search that measures accuracy itself (failing on gene 0 = 4) and
+    /// counts its calls; the evaluator gives only latency.
+    struct SelfMeasuring {
+        inner: RandomSearch<ToyArch>,
+        calls: usize,
+    }
+
+    impl SearchStrategy<ToySpace> for SelfMeasuring {
+        fn name(&self) -> &'static str {
+            "self_measuring"
+        }
+        fn ask(&mut self, space: &ToySpace, n: usize, rng: &mut dyn rand::RngCore) -> Vec<ToyArch> {
+            self.inner.ask(space, n, rng)
+        }
+        fn tell(&mut self, space: &ToySpace, results: &[Evaluated<ToyArch>]) {
+            self.inner.tell(space, results)
+        }
+        fn measure(&mut self, _space: &ToySpace, a: &ToyArch) -> Option<std::result::Result<MetricMap, EvalError>> {
+            self.calls += 1;
+            Some(if a.0[0] == 4 {
+                Err(EvalError::Failed { reason: "diverged".into() })
+            } else {
+                Ok(MetricMap::from([(Metric::Accuracy, toy_objectives(a).0)]))
+            })
+        }
+    }
+
+    struct LatencyOnly;
+
+    impl Evaluator<ToyArch> for LatencyOnly {
+        fn name(&self) -> String {
+            "latency".into()
+        }
+        fn provides(&self) -> Vec<Metric> {
+            vec![Metric::LatencyMs]
+        }
+        fn evaluate(&self, a: &ToyArch, _ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
+            Ok(MetricMap::from([(Metric::LatencyMs, toy_objectives(a).1)]))
+        }
+    }
+
+    #[test]
+    fn metrics_a_strategy_measures_join_the_evaluators_and_replays_skip_them() {
+        let problem = toy_problem();
+        let mut s = SelfMeasuring { inner: RandomSearch::default(), calls: 0 };
+        let out = Search::new(&ToySpace, &LatencyOnly, &problem, SearchConfig::new(60, 7)).run(&mut s).expect("runs");
+        assert_eq!(s.calls, 60);
+        for t in &out.trials {
+            let a = ToySpace.parse(&t.arch).expect("toy");
+            if a.0[0] == 4 {
+                assert!(!t.is_ok() && t.reason.as_deref() == Some("diverged"));
+            } else {
+                let (acc, lat) = toy_objectives(&a);
+                assert_eq!(t.metrics, MetricMap::from([(Metric::Accuracy, acc), (Metric::LatencyMs, lat)]));
+            }
+        }
+        // A resumed run replays the first 40 trials without measuring them again.
+        let mut again = SelfMeasuring { inner: RandomSearch::default(), calls: 0 };
+        let resumed = Search::new(&ToySpace, &LatencyOnly, &problem, SearchConfig::new(60, 7))
+            .resume_from(out.trials[..40].to_vec())
+            .run(&mut again)
+            .expect("resumes");
+        assert_eq!(again.calls, 20);
+        let key = |t: &Trial| (t.arch.clone(), t.metrics.clone());
+        assert_eq!(resumed.trials.iter().map(key).collect::<Vec<_>>(), out.trials.iter().map(key).collect::<Vec<_>>());
     }
 }

@@ -10,6 +10,8 @@
 //!   15,625 cells, notation `|nor_conv_3x3~0|+|...|+|...|`.
 //! - [`darts`]: the DARTS cell space ([`DartsSpace`], [`DartsGenotype`]): normal and
 //!   reduction cells, notation `Genotype(normal=[...], ...)`.
+//! - [`plain_cnn`]: plain CNNs ([`plain_cnn::PlainCnnSpace`]) grown by
+//!   function-preserving Net2Wider / Net2Deeper transformations (EAS).
 //! - [`blocks`]: layer-list helpers ([`blocks::lower`]) and burn modules
 //!   ([`blocks::nn`]) shared by the spaces.
 //!
@@ -20,6 +22,7 @@
 pub mod blocks;
 pub mod darts;
 pub mod nb201;
+pub mod plain_cnn;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ mod bad_config;
 mod bad_data;
 mod cli;
 mod differentiable;
+mod eas;
 mod extension;
 mod fidelity;
 mod fuzz_corpus;

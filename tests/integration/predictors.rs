@@ -274,7 +274,7 @@ fn cheap_metrics_can_be_predictor_features_and_unknown_ones_are_refused() {
     assert_eq!(ids.len(), 30);
     let reg = experiments::registry::builtin();
     let s = setup(&with_cheap("energy_mj")).expect("setup");
-    let err = s.strategy(&reg, None, true).err().expect("refused");
+    let err = s.strategy(&reg, None, true, 10).err().expect("refused");
     let msg = format!("{err:#}");
     assert!(
         msg.contains("strategy.features.cheap") && msg.contains("energy_mj") && msg.contains("latency_ms"),

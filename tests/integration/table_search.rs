@@ -40,7 +40,7 @@ device = "{device}"
 pub fn search(cfg: &ExperimentConfig, seed: u64) -> (Vec<Trial>, Evaluators) {
     let registry = experiments::registry::builtin();
     let setup = Setup::new(cfg, &registry, Build::All).expect("setup");
-    let mut strategy = setup.strategy(&registry, None, true).expect("strategy");
+    let mut strategy = setup.strategy(&registry, None, true, cfg.budget).expect("strategy");
     let sc = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed, max_idle_asks: 50 };
     let out = Search::new(&setup.space, setup.evals.evaluator.as_ref(), &setup.problem, sc)
         .run(strategy.as_mut())

@@ -83,6 +83,16 @@ pub trait SearchStrategy<S: SearchSpace>: Send {
     /// Receives the results of the last [`ask`](SearchStrategy::ask), in the order asked.
     fn tell(&mut self, space: &S, results: &[Evaluated<S::Arch>]);
 
+    /// Metrics the strategy measures itself for an architecture it proposed
+    /// (EAS trains each child from its parent's weights), or `None` (the
+    /// default: the evaluators measure everything). The driver calls it once
+    /// per new architecture, on its own thread, before the evaluators, and
+    /// never for a trial replayed from the record; the trial's metrics are the
+    /// evaluators' with these added. An `Err` is the trial's result.
+    fn measure(&mut self, _space: &S, _arch: &S::Arch) -> Option<Result<MetricMap, crate::evaluator::EvalError>> {
+        None
+    }
+
     /// Why the strategy cannot go on, when an [`ask`](SearchStrategy::ask)
     /// failed (e.g. a differentiable search that diverged); the driver stops the
     /// run with it. Most strategies cannot fail and keep the default `None`.

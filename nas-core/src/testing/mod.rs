@@ -652,6 +652,7 @@ pub fn check_strategy<T: StrategySettings>(settings: T, budget: usize) {
             workdir: None,
             cheap: Some(cheap.clone()),
             quiet: true,
+            budget,
         };
         registry.build_strategy(spec.as_ref(), &space, &ctx).expect("builds with its declared needs")
     };
@@ -667,6 +668,7 @@ pub fn check_strategy<T: StrategySettings>(settings: T, budget: usize) {
             workdir: None,
             cheap: Some(cheap.clone()),
             quiet: true,
+            budget,
         };
         let err = registry.build_strategy(spec.as_ref(), &poorer, &ctx).err().expect("refused");
         let msg = err.to_string();
