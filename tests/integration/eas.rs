@@ -2,6 +2,7 @@
 //! tree plot and the summary are written, a run cut short resumes to the same
 //! trials, and EAS on another space or with a bad start network is refused.
 
+use crate::run_files::trials_by_index;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -55,19 +56,6 @@ fn run(cfg: &Path, out: &Path) -> std::process::Output {
     hwnas().arg("run").arg(cfg).args(["--quiet", "--out"]).arg(out).output().expect("run")
 }
 
-fn trials(dir: &Path) -> Vec<(u64, String, String)> {
-    let mut t: Vec<(u64, String, String)> = std::fs::read_to_string(dir.join("trials.jsonl"))
-        .expect("trials")
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("json");
-            (v["index"].as_u64().expect("index"), v["arch"].as_str().expect("arch").into(), v["metrics"].to_string())
-        })
-        .collect();
-    t.sort();
-    t
-}
-
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
         .expect("json")
@@ -80,7 +68,7 @@ fn eas_grows_a_lineage_with_plots_and_a_summary_and_resumes() {
     let full = tmp.path().join("full");
     let o = run(&cfg, &full);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let t = trials(&full);
+    let t = trials_by_index(&full);
     assert_eq!(t.len(), 7);
     assert_eq!(t[0].1, "c3x8-p-c3x8");
     let lineage = json(&full.join("eas/lineage.json"));
@@ -114,7 +102,7 @@ fn eas_grows_a_lineage_with_plots_and_a_summary_and_resumes() {
     std::fs::remove_file(cut.join("eas/summary.json")).expect("summary");
     let o = hwnas().args(["resume", "--quiet"]).arg(&cut).output().expect("resume");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(trials(&cut) == trials(&full), "the resumed run differs");
+    assert!(trials_by_index(&cut) == trials_by_index(&full), "the resumed run differs");
     assert_eq!(json(&cut.join("eas/summary.json"))["best"], summary["best"]);
 }
 

@@ -12,6 +12,7 @@ mod hardware;
 mod nb201_search;
 mod predictors;
 mod rl;
+mod run_files;
 mod shared_numerics;
 mod table_search;
 mod training;

@@ -3,6 +3,7 @@
 //! the same seed gives the same run, a run cut short resumes to the same
 //! trials and controller history, and bad settings are refused naming the field.
 
+use crate::run_files::trials_by_index;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,25 +20,6 @@ fn run(cfg: &Path, out: &Path, extra: &[&str]) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// `(index, arch, metrics)` of every trial, by index (the log is in the order
-/// evaluations finished).
-fn trials(dir: &Path) -> Vec<(u64, String, String)> {
-    let mut t: Vec<(u64, String, String)> = std::fs::read_to_string(dir.join("trials.jsonl"))
-        .expect("trials")
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("json");
-            (
-                v["index"].as_u64().expect("index"),
-                v["arch"].as_str().expect("arch").to_string(),
-                v["metrics"].to_string(),
-            )
-        })
-        .collect();
-    t.sort();
-    t
-}
-
 fn history(dir: &Path) -> Vec<serde_json::Value> {
     serde_json::from_str(&std::fs::read_to_string(dir.join("controller/history.json")).expect("history"))
         .expect("history json")
@@ -51,13 +33,13 @@ fn shipped_controller_configs_run_with_their_plots_and_are_deterministic() {
         let b = tmp.path().join(format!("{cfg}-b"));
         run(&shipped(cfg), &a, &["--budget", "80"]);
         run(&shipped(cfg), &b, &["--budget", "80"]);
-        let t = trials(&a);
+        let t = trials_by_index(&a);
         assert_eq!(t.len(), 80, "{cfg}");
         let mut distinct: Vec<&String> = t.iter().map(|x| &x.1).collect();
         distinct.sort();
         distinct.dedup();
         assert_eq!(distinct.len(), 80, "{cfg}: an architecture was evaluated twice");
-        assert!(t == trials(&b), "{cfg}: same seed, different trials");
+        assert!(t == trials_by_index(&b), "{cfg}: same seed, different trials");
         let h = history(&a);
         assert_eq!(h.len(), 8, "{cfg}: one update per batch of 10");
         assert!(h.iter().all(|u| u["baselines"].as_array().expect("baselines").len() == agents), "{cfg}");
@@ -91,7 +73,7 @@ fn a_run_cut_short_resumes_to_the_same_trials_and_controller() {
     std::fs::remove_dir_all(cut.join("controller")).expect("controller");
     let o = hwnas().args(["resume", "--quiet"]).arg(&cut).output().expect("resume");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(trials(&cut) == trials(&full), "resumed trials differ");
+    assert!(trials_by_index(&cut) == trials_by_index(&full), "resumed trials differ");
     assert!(history(&cut) == history(&full), "resumed controller history differs");
 }
 

@@ -184,32 +184,33 @@ fn build(
     Ok(Box::new(strategy))
 }
 
-impl StrategySettings for ReinforceConfig {
-    const NAME: &'static str = "reinforce";
-    const DESCRIPTION: &'static str =
-        "REINFORCE controller (LSTM as NASNet/ENAS, or independent categorical as TuNAS), Pareto or MnasNet reward";
-    fn validate(&self) -> Result<()> {
-        self.0.validate(Self::NAME)
-    }
-    fn needs(&self) -> Vec<Capability> {
-        vec![Capability::Decisions]
-    }
-    fn build(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
-        build(&self.0, Self::NAME, ctx)
-    }
+/// The registry side of a controller kind: its name, description and the
+/// one capability it needs.
+macro_rules! controller_settings {
+    ($ty:ident, $name:literal, $desc:literal) => {
+        impl StrategySettings for $ty {
+            const NAME: &'static str = $name;
+            const DESCRIPTION: &'static str = $desc;
+            fn validate(&self) -> Result<()> {
+                self.0.validate(Self::NAME)
+            }
+            fn needs(&self) -> Vec<Capability> {
+                vec![Capability::Decisions]
+            }
+            fn build(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
+                build(&self.0, Self::NAME, ctx)
+            }
+        }
+    };
 }
 
-impl StrategySettings for MarlConfig {
-    const NAME: &'static str = "marl";
-    const DESCRIPTION: &'static str =
-        "multi-agent REINFORCE: one agent per group of decisions (cell, stage, network vs hardware), shared reward";
-    fn validate(&self) -> Result<()> {
-        self.0.validate(Self::NAME)
-    }
-    fn needs(&self) -> Vec<Capability> {
-        vec![Capability::Decisions]
-    }
-    fn build(&self, ctx: &StrategyContext<'_>) -> Result<Box<dyn SearchStrategy<DynSpace>>> {
-        build(&self.0, Self::NAME, ctx)
-    }
-}
+controller_settings!(
+    ReinforceConfig,
+    "reinforce",
+    "REINFORCE controller (LSTM as NASNet/ENAS, or independent categorical as TuNAS), Pareto or MnasNet reward"
+);
+controller_settings!(
+    MarlConfig,
+    "marl",
+    "multi-agent REINFORCE: one agent per group of decisions (cell, stage, network vs hardware), shared reward"
+);
