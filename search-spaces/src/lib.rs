@@ -1,4 +1,4 @@
-//! # search-spaces — NAS-Bench-201 and DARTS for hwnas
+//! # search-spaces — NAS-Bench-201, DARTS and plain CNNs for hwnas
 //!
 //! Each space is a [`nas_core::SearchSpace`] with every capability trait of
 //! nas-core (mutation, crossover, encoding, neighbours), an exact lowering to a
