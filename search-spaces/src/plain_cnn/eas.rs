@@ -45,7 +45,9 @@ use nas_core::arch::{ArchId, Architecture};
 use nas_core::evaluator::EvalError;
 use nas_core::fsutil::write_atomic;
 use nas_core::registry::{DatasetRequest, StrategyContext, StrategySettings};
+use nas_core::strategy::rl::baseline::{MovingAverage, scale_advantages};
 use nas_core::strategy::rl::policy::sample_index;
+use nas_core::strategy::rl::reward::fill_failures;
 use nas_core::train::trainer::shared_pool;
 use nas_core::train::{DataSplit, TrainConfig, fit_classifier, init_seeded};
 use nas_core::{AnyArch, Capability, DynSpace, Evaluated, Metric, MetricMap, NasError, Result, SearchStrategy};
@@ -475,8 +477,8 @@ pub struct Eas {
     device: Device,
     controller: Option<MetaController>,
     optim: ModuleOptimizer,
-    baseline: Option<f64>,
-    adv_var: Option<f64>,
+    baseline: MovingAverage,
+    adv_var: MovingAverage,
     plans: HashMap<ArchId, Plan>,
     proposed: BTreeSet<ArchId>,
     lineage: Vec<LineageRecord>,
@@ -513,8 +515,8 @@ impl Eas {
             device: Device::flex(),
             controller: None,
             optim: AdamConfig::new().init(),
-            baseline: None,
-            adv_var: None,
+            baseline: MovingAverage::default(),
+            adv_var: MovingAverage::default(),
             plans: HashMap::new(),
             proposed: BTreeSet::new(),
             lineage: Vec::new(),
@@ -730,19 +732,14 @@ impl Eas {
         if rewards.is_empty() {
             return;
         }
-        let worst = rewards.iter().flatten().copied().fold(0.0, f64::min);
-        let rewards: Vec<f64> = rewards.iter().map(|r| r.unwrap_or(worst)).collect();
+        let (rewards, _) = fill_failures(&rewards);
         let mean = rewards.iter().sum::<f64>() / rewards.len() as f64;
-        let b = self.baseline.unwrap_or(mean);
+        let b = self.baseline.value_or(mean);
         let decay = self.settings.baseline_decay;
-        let mut adv: Vec<f64> = rewards.iter().map(|r| r - b).collect();
-        let sq = adv.iter().map(|a| a * a).sum::<f64>() / adv.len() as f64;
-        let var = self.adv_var.map_or(sq, |v| decay * v + (1.0 - decay) * sq);
-        self.adv_var = Some(var);
-        for a in &mut adv {
-            *a /= var.sqrt() + 1e-8;
-        }
-        self.baseline = Some(decay * b + (1.0 - decay) * mean);
+        let mut adv = vec![rewards.iter().map(|r| r - b).collect::<Vec<f64>>()];
+        scale_advantages(&mut adv, &mut self.adv_var, decay);
+        let adv = adv.pop().expect("one group");
+        self.baseline.update(mean, decay);
         let masks = Masks::of(&self.space, &parent);
         let controller = self.controller.take().expect("built at the first ask");
         let mut loss: Option<Tensor<1>> = None;

@@ -22,6 +22,7 @@
 //! `controller/policy.json` (each decision's current probabilities) are
 //! rewritten atomically after every update.
 
+use super::baseline::{MovingAverage, scale_advantages};
 use super::policy::{CategoricalPolicy, LogProbs, LstmPolicy};
 use super::reward::{Outcome, Reward, fill_failures};
 use super::settings::{BaselineKind, ControllerConfig, Grouping, PolicyKind};
@@ -52,7 +53,7 @@ struct Agent {
     decisions: Vec<usize>,
     net: Option<Net>,
     optim: ModuleOptimizer,
-    baseline: Option<f64>,
+    baseline: MovingAverage,
 }
 
 impl Agent {
@@ -194,7 +195,7 @@ pub struct PolicyGradient<A: Architecture> {
     seen: BTreeSet<ArchId>,
     pending: Vec<Sample>,
     explored: usize,
-    adv_var: Option<f64>,
+    adv_var: MovingAverage,
     history: Vec<UpdateRecord>,
     workdir: Option<PathBuf>,
     quiet: bool,
@@ -279,7 +280,7 @@ impl<A: Architecture> PolicyGradient<A> {
                 decisions: idx,
                 net: None,
                 optim: AdamConfig::new().init(),
-                baseline: None,
+                baseline: MovingAverage::default(),
             })
             .collect();
         Ok(PolicyGradient {
@@ -295,7 +296,7 @@ impl<A: Architecture> PolicyGradient<A> {
             seen: BTreeSet::new(),
             pending: Vec::new(),
             explored: 0,
-            adv_var: None,
+            adv_var: MovingAverage::default(),
             history: Vec::new(),
             workdir: workdir.map(Path::to_path_buf),
             quiet,
@@ -456,30 +457,17 @@ impl<A: Architecture> PolicyGradient<A> {
                     .map(|((s, _), r)| r - c.counterfactual(&s.choices, &s.dists, &agent.decisions))
                     .collect(),
                 None => {
-                    let b = agent.baseline.unwrap_or(mean);
+                    let b = agent.baseline.value_or(mean);
                     rewards.iter().map(|r| r - b).collect()
                 }
             };
             let b_used = mean - adv.iter().sum::<f64>() / adv.len() as f64;
             baselines.push(b_used);
-            agent.baseline = Some(match agent.baseline {
-                Some(b) => decay * b + (1.0 - decay) * mean,
-                None => mean,
-            });
+            agent.baseline.update(mean, decay);
             advantages.push(adv);
         }
         if self.config.normalize_advantage {
-            let sq = advantages.iter().flatten().map(|a| a * a).sum::<f64>()
-                / advantages.iter().map(Vec::len).sum::<usize>().max(1) as f64;
-            let var = match self.adv_var {
-                Some(v) => decay * v + (1.0 - decay) * sq,
-                None => sq,
-            };
-            self.adv_var = Some(var);
-            let scale = 1.0 / (var.sqrt() + 1e-8);
-            for a in advantages.iter_mut().flatten() {
-                *a *= scale;
-            }
+            scale_advantages(&mut advantages, &mut self.adv_var, decay);
         }
         let (lr, beta) = (self.config.learning_rate(), self.config.entropy_weight);
         let device = self.device.clone();

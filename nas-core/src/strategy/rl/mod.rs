@@ -6,9 +6,11 @@
 //! - [`policy`]: the two policies, in burn.
 //! - [`reward`]: Pareto rank, hypervolume contribution, MnasNet's scalarised
 //!   reward with a soft or hard target.
+//! - [`baseline`]: the moving-average baseline and advantage scale.
 //! - [`controller`]: the ask/tell strategy ([`PolicyGradient`]).
 //! - [`settings`]: the `reinforce` and `marl` components.
 
+pub mod baseline;
 pub mod controller;
 pub mod policy;
 pub mod reward;
