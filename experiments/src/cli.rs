@@ -111,6 +111,24 @@ pub enum Command {
         #[arg(long, default_value = "runs/compare")]
         out: PathBuf,
     },
+    /// Joint network x accelerator search against NASAIC's successive baseline
+    /// (networks first, then hardware), seed by seed, on a `codesign` config.
+    Codesign {
+        /// Experiment config (TOML) with a `codesign` space and evaluator.
+        config: PathBuf,
+        /// Seeds.
+        #[arg(long, default_value_t = 10)]
+        seeds: usize,
+        /// Override the budget.
+        #[arg(long)]
+        budget: Option<usize>,
+        /// The joint strategy (default: the config's).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Output folder for codesign.json.
+        #[arg(long, default_value = "runs/codesign")]
+        out: PathBuf,
+    },
     /// List spaces, strategies, evaluators, datasets, metrics and devices.
     List,
     /// Measure training throughput of the burn CPU backends.
@@ -289,6 +307,20 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             let cmp = compare(&cfg, &strategies, &schedulers, seeds, &budgets, axis, &out, registry)?;
             print!("{}", format_table(&cmp));
             println!("wrote {0}/compare.json and {0}/compare.svg", out.display());
+        }
+        Command::Codesign { config, seeds, budget, strategy, out } => {
+            let (mut cfg, base) = load_config(Some(&config), registry)?;
+            if let Some(b) = budget {
+                cfg.budget = b;
+            }
+            if let Some(s) = strategy.filter(|s| *s != cfg.strategy.kind) {
+                cfg.strategy = crate::config::Section::of_kind(&s);
+                cfg.validate("--strategy", registry)?;
+            }
+            cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
+            let cmp = crate::codesign_cmd::compare_codesign(&cfg, seeds, &out, registry)?;
+            print!("{}", crate::codesign_cmd::format_codesign(&cmp));
+            println!("wrote {}/codesign.json", out.display());
         }
         Command::List => list(registry)?,
         Command::Bench { steps } => bench(steps)?,

@@ -331,7 +331,7 @@ fn time_comparison(
     write_comparison(cfg, scale, seeds, results, &curves, "wall-clock seconds", out)
 }
 
-fn run_all(
+pub(crate) fn run_all(
     cfg: &ExperimentConfig,
     setup: &Setup,
     registry: &Registry,

@@ -24,6 +24,8 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod codesign_cmd;
+pub mod codesign_report;
 pub mod compare;
 pub mod config;
 pub mod diff_report;

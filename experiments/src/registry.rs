@@ -63,6 +63,7 @@ pub fn builtin() -> Registry {
     r.add_space::<search_spaces::Nb201Config>();
     r.add_space::<search_spaces::DartsConfig>();
     r.add_space::<search_spaces::plain_cnn::PlainCnnConfig>();
+    r.add_composite_space::<search_spaces::codesign::CoDesignConfig>();
     // Strategies.
     r.add_strategy::<nas_core::strategy::RandomSearchConfig>();
     r.add_strategy::<nas_core::strategy::RegularizedEvolutionConfig>();
@@ -73,6 +74,7 @@ pub fn builtin() -> Registry {
     r.add_strategy::<nas_core::strategy::rl::ReinforceConfig>();
     r.add_strategy::<nas_core::strategy::rl::MarlConfig>();
     r.add_strategy::<search_spaces::plain_cnn::eas::EasSettings>();
+    r.add_strategy::<search_spaces::codesign::SuccessiveSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::DartsSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::PcDartsSettings>();
     r.add_strategy::<nas_core::differentiable::strategy::GdasSettings>();
@@ -86,6 +88,7 @@ pub fn builtin() -> Registry {
     r.add_evaluator::<latency_lut::MeasuredSettings>();
     r.add_cost_model::<latency_lut::EnergySettings>();
     r.add_cost_model::<latency_lut::SystolicConfig>();
+    r.add_evaluator::<latency_lut::CoDesignSettings>();
     r.add_evaluator::<nas_core::table_settings::DeviceSettings>();
     r.add_evaluator::<predictors::evaluator::PredictorSettings>();
     // Datasets.

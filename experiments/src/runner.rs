@@ -160,6 +160,8 @@ fn execute_in(
         return Err(e.context("the trial log could not be written; the run is incomplete"));
     }
     write_reports(rd.root(), setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
+    crate::codesign_report::write_codesign_report(rd.root(), cfg, &setup.space, &outcome.trials)
+        .context("writing the co-design report")?;
     meta.status = "finished".into();
     meta.trials = outcome.trials.len();
     meta.stop_reason = Some(format!("{:?}", outcome.reason).to_lowercase());
@@ -196,5 +198,7 @@ pub fn replot(dir: &Path, registry: &Registry, mode: LogMode) -> Result<()> {
     // latency table or predictor file that moved must not stop it.
     let setup = Setup::new(&cfg, registry, Build::ReportsOnly { with_data: false })?;
     let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
-    write_reports(dir, setup.space.name(), &cfg.problem(), &trials, scale.as_ref(), cfg.output.png)
+    write_reports(dir, setup.space.name(), &cfg.problem(), &trials, scale.as_ref(), cfg.output.png)?;
+    crate::codesign_report::write_codesign_report(dir, &cfg, &setup.space, &trials)
+        .context("writing the co-design report")
 }

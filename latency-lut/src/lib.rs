@@ -16,6 +16,13 @@
 //!   energies from Horowitz ISSCC 2014 or Eyeriss ISCA 2016).
 //! - [`systolic`]: **systolic arrays** (weight-, output-, row-stationary): latency,
 //!   PE utilisation and energy per layer.
+//! - [`area`]: an **area model** of accelerator designs (PEs, register files,
+//!   NoC, SRAM, memory interface; cited constants and labelled assumptions).
+//! - [`accel`]: **heterogeneous accelerators**: several tasks' networks on the
+//!   sub-accelerators of a design (system latency, energy, area, utilisation,
+//!   per layer; infeasible designs with the reason).
+//! - [`codesign`]: the `codesign` evaluator for joint network × accelerator
+//!   spaces.
 //! - [`validate`]: **validation** of a table against end-to-end measurements
 //!   (±5% / ±10% shares, MAPE, Kendall tau, residual attribution to layer pairs).
 //! - [`verify`]: **front verification**: a run's front re-measured, re-ranked,
@@ -66,7 +73,10 @@
 //! batch) or reported (device, threads) when used elsewhere.
 #![warn(missing_docs)]
 
+pub mod accel;
+pub mod area;
 pub mod build;
+pub mod codesign;
 pub mod energy;
 pub mod error;
 pub mod fingerprint;
@@ -79,6 +89,9 @@ pub mod systolic;
 pub mod validate;
 pub mod verify;
 
+pub use accel::{AcceleratorModel, Infeasible, SystemReport};
+pub use area::{AreaChoice, AreaModel};
+pub use codesign::CoDesignSettings;
 pub use energy::{EnergyBreakdown, EnergyModel, Technology, TechnologyChoice};
 pub use error::{LutError, Result};
 pub use fingerprint::DeviceFingerprint;

@@ -234,7 +234,8 @@ impl CostModelSettings for EnergySettings {
 
 impl CostModelSettings for SystolicConfig {
     const NAME: &'static str = "systolic";
-    const DESCRIPTION: &'static str = "latency_ms and/or energy_mj of a systolic array (ws, os, rs dataflows)";
+    const DESCRIPTION: &'static str =
+        "latency_ms, energy_mj and/or pe_utilisation of a systolic array (ws, os, rs dataflows)";
     fn model(&self) -> nas_core::Result<Arc<dyn CostModel>> {
         Ok(Arc::new(SystolicArray::new(self.clone())?))
     }

@@ -58,55 +58,9 @@
 
 use crate::energy::{EnergyBreakdown, Technology, TechnologyChoice};
 use crate::error::{LutError, Result};
+pub use nas_core::hardware::Dataflow;
 use nas_core::{CostModel, LayerSpec, Metric, MetricMap, NasError, NetworkSpec, OpKind};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-
-/// Which operand stays in the processing elements.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Dataflow {
-    /// Weights stay; inputs stream through, partial sums flow down (TPU-like).
-    #[default]
-    #[serde(rename = "ws")]
-    WeightStationary,
-    /// Each PE accumulates one output; inputs and weights stream through.
-    #[serde(rename = "os")]
-    OutputStationary,
-    /// Filter rows stay; 1-D row convolutions accumulate vertically (Eyeriss).
-    #[serde(rename = "rs")]
-    RowStationary,
-}
-
-impl Dataflow {
-    /// Every dataflow.
-    pub const ALL: [Dataflow; 3] = [Dataflow::WeightStationary, Dataflow::OutputStationary, Dataflow::RowStationary];
-
-    /// The config name (`ws`, `os`, `rs`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Dataflow::WeightStationary => "ws",
-            Dataflow::OutputStationary => "os",
-            Dataflow::RowStationary => "rs",
-        }
-    }
-}
-
-impl fmt::Display for Dataflow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Dataflow {
-    type Err = LutError;
-    fn from_str(s: &str) -> Result<Self> {
-        Dataflow::ALL
-            .into_iter()
-            .find(|d| d.name() == s.trim())
-            .ok_or_else(|| LutError::invalid("dataflow", s, "ws, os, rs"))
-    }
-}
 
 /// The array and its memory system.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,7 +86,8 @@ pub struct SystolicConfig {
     pub technology: TechnologyChoice,
     /// Inputs per inference (default 1).
     pub batch: usize,
-    /// Metrics it reports: `latency_ms` and/or `energy_mj` (default both).
+    /// Metrics it reports: `latency_ms`, `energy_mj`, `pe_utilisation` (default
+    /// the first two).
     pub metrics: Vec<Metric>,
 }
 
@@ -190,8 +145,8 @@ pub struct NetworkMapping {
     pub energy: EnergyBreakdown,
 }
 
-/// A systolic array (see the module docs); a [`CostModel`] for `latency_ms` and
-/// `energy_mj`.
+/// A systolic array (see the module docs); a [`CostModel`] for `latency_ms`,
+/// `energy_mj` and `pe_utilisation` (percent).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SystolicArray {
     config: SystolicConfig,
@@ -206,11 +161,13 @@ fn ceil_div(a: usize, b: usize) -> usize {
 impl SystolicArray {
     /// An array from a validated configuration, providing `config.metrics`.
     pub fn new(config: SystolicConfig) -> Result<Self> {
-        if let Some(m) = config.metrics.iter().find(|m| !matches!(m, Metric::LatencyMs | Metric::EnergyMj)) {
-            return Err(LutError::invalid("metrics", m, "latency_ms, energy_mj"));
+        if let Some(m) =
+            config.metrics.iter().find(|m| !matches!(m, Metric::LatencyMs | Metric::EnergyMj | Metric::PeUtilisation))
+        {
+            return Err(LutError::invalid("metrics", m, "latency_ms, energy_mj, pe_utilisation"));
         }
         if config.metrics.is_empty() {
-            return Err(LutError::invalid("metrics", "[]", "at least one of latency_ms, energy_mj"));
+            return Err(LutError::invalid("metrics", "[]", "at least one of latency_ms, energy_mj, pe_utilisation"));
         }
         let technology = config.technology.resolve()?;
         for (field, v) in [("rows", config.rows), ("cols", config.cols), ("batch", config.batch)] {
@@ -371,6 +328,7 @@ impl CostModel for SystolicArray {
         for metric in &self.provides {
             let v = match metric {
                 Metric::LatencyMs => m.latency_ms,
+                Metric::PeUtilisation => 100.0 * m.utilization,
                 _ => m.energy.total_pj() * 1e-9,
             };
             out.insert(*metric, v);
@@ -480,6 +438,14 @@ mod tests {
         assert_eq!(a.provides(), vec![Metric::LatencyMs, Metric::EnergyMj]);
         let only = |metrics| SystolicArray::new(SystolicConfig { metrics, ..Default::default() });
         assert!(only(vec![Metric::Accuracy]).is_err());
+        let util = only(vec![Metric::PeUtilisation]).expect("utilisation");
+        let net = {
+            let mut n = NetworkSpec::new([8, 2, 2], 8);
+            n.push("conv", conv());
+            n
+        };
+        let u = util.cost(&net).expect("cost")[&Metric::PeUtilisation];
+        assert!(close(u, 100.0 * util.network(&net).utilization), "{u}");
         assert!(only(vec![]).is_err());
         assert_eq!(only(vec![Metric::EnergyMj]).expect("ok").provides(), vec![Metric::EnergyMj]);
         let cfg: SystolicConfig = serde_json::from_str(r#"{"rows": 8, "dataflow": "rs"}"#).expect("json");

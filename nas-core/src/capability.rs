@@ -46,11 +46,14 @@ pub enum Capability {
     /// [`Decisions`](crate::decisions::Decisions): architectures as sequences of
     /// categorical decisions (policy-gradient controllers).
     Decisions,
+    /// [`DynCoDesign`](crate::hardware::DynCoDesign): networks of several tasks
+    /// together with the accelerator they run on.
+    CoDesign,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::Mutate,
         Capability::Crossover,
         Capability::Neighbors,
@@ -60,6 +63,7 @@ impl Capability {
         Capability::Train,
         Capability::Supernet,
         Capability::Decisions,
+        Capability::CoDesign,
     ];
 
     /// The short name (`mutate`, `crossover`, ...), as `hwnas list` prints it.
@@ -74,6 +78,7 @@ impl Capability {
             Capability::Train => "train",
             Capability::Supernet => "supernet",
             Capability::Decisions => "decisions",
+            Capability::CoDesign => "codesign",
         }
     }
 
@@ -89,6 +94,7 @@ impl Capability {
             Capability::Train => "burn model (it cannot be trained or timed)",
             Capability::Supernet => "supernet (differentiable search)",
             Capability::Decisions => "sequential categorical decisions (policy-gradient controllers)",
+            Capability::CoDesign => "network x accelerator co-design (tasks, hardware design and mapping)",
         }
     }
 }
@@ -141,6 +147,11 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
         None
     }
 
+    /// As a co-design space (see [`DynCoDesign`](crate::hardware::DynCoDesign)).
+    fn as_codesign(&self) -> Option<&dyn crate::hardware::DynCoDesign> {
+        None
+    }
+
     /// The capabilities this space has.
     fn capabilities(&self) -> Vec<Capability> {
         let has = [
@@ -153,6 +164,7 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
             self.as_trainable().is_some(),
             self.as_supernet().is_some(),
             self.as_decisions().is_some(),
+            self.as_codesign().is_some(),
         ];
         Capability::ALL.into_iter().zip(has).filter(|(_, h)| *h).map(|(c, _)| c).collect()
     }
@@ -160,7 +172,7 @@ pub trait Capabilities: SearchSpace + Sized + 'static {
 
 /// Implements [`Capabilities`] for a space from the list of capability traits it
 /// implements: `mutate`, `crossover`, `neighbors`, `encode`, `multi_encode`,
-/// `network_spec`, `train`, `supernet`, `decisions` (the space must implement the matching trait;
+/// `network_spec`, `train`, `supernet`, `decisions`, `codesign` (the space must implement the matching trait;
 /// `train` needs `TrainableSpace + Clone`).
 ///
 /// ```ignore
@@ -196,6 +208,9 @@ macro_rules! capabilities {
     };
     (@method decisions) => {
         fn as_decisions(&self) -> Option<&dyn $crate::decisions::Decisions<Arch = Self::Arch>> { Some(self) }
+    };
+    (@method codesign) => {
+        fn as_codesign(&self) -> Option<&dyn $crate::hardware::DynCoDesign> { Some(self) }
     };
     (@method train) => {
         fn as_trainable(&self) -> Option<&dyn $crate::train::DynTrainable<Self::Arch>> { Some(self) }

@@ -105,6 +105,7 @@ trait ErasedSpace: Send + Sync {
     fn network_spec(&self, arch: &AnyArch) -> Option<NetworkSpec>;
     fn trainable(&self) -> Option<&dyn DynTrainable<AnyArch>>;
     fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet>;
+    fn codesign(&self) -> Option<&dyn crate::hardware::DynCoDesign>;
     fn decisions(&self) -> Option<Vec<Decision>>;
     fn arch_from_decisions(&self, choices: &[usize]) -> Option<Result<AnyArch>>;
     fn decisions_of(&self, arch: &AnyArch) -> Option<Vec<usize>>;
@@ -185,6 +186,9 @@ impl<S: Capabilities> ErasedSpace for Typed<S> {
     }
     fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet> {
         self.0.as_supernet()
+    }
+    fn codesign(&self) -> Option<&dyn crate::hardware::DynCoDesign> {
+        self.0.as_codesign()
     }
     fn decisions(&self) -> Option<Vec<Decision>> {
         Some(self.0.as_decisions()?.decisions())
@@ -322,6 +326,11 @@ impl DynSpace {
     /// The supernet side of the space, when differentiable search can search it.
     pub fn supernet(&self) -> Option<&dyn crate::differentiable::DynSupernet> {
         self.inner.supernet()
+    }
+
+    /// The co-design side of the space, when it joins networks and hardware.
+    pub fn codesign(&self) -> Option<&dyn crate::hardware::DynCoDesign> {
+        self.inner.codesign()
     }
 
     /// The training side of the space, when it builds burn networks.

@@ -12,6 +12,8 @@
 //!   capabilities a space declares ([`capabilities!`]).
 //! - [`decisions`]: [`Decisions`], architectures as sequences of categorical
 //!   decisions (the `decisions` capability).
+//! - [`hardware`]: dataflows, sub-accelerators, heterogeneous designs and the
+//!   `codesign` capability of joint network × accelerator spaces.
 //! - [`dynspace`]: [`DynSpace`] / [`AnyArch`], any space behind one type.
 //! - [`registry`]: the component registries ([`Registry`], [`SpaceSettings`],
 //!   [`StrategySettings`], [`EvaluatorSettings`], [`CostModelSettings`]).
@@ -36,6 +38,7 @@ pub mod error;
 pub mod evaluator;
 pub mod fidelity;
 pub mod fsutil;
+pub mod hardware;
 pub mod hash;
 pub mod layer;
 pub mod linalg;
@@ -67,7 +70,9 @@ pub use evaluator::{
 pub use fidelity::{FidelitySearch, FidelitySupport, SchedulerConfig, SchedulerKind};
 pub use layer::{Activation, LayerSpec, NamedLayer, NetworkSpec, OpKind};
 pub use metric::{Comparison, Constraint, Direction, Domain, Metric, MetricMap, Objective, Problem};
-pub use registry::{CostModelSettings, EvaluatorSettings, Registry, SpaceSettings, StrategySettings};
+pub use registry::{
+    CompositeSpaceSettings, CostModelSettings, EvaluatorSettings, Registry, SpaceSettings, StrategySettings,
+};
 pub use search::{Search, SearchConfig, SearchEvent, SearchObserver, SearchOutcome, StopReason};
 pub use space::{Crossover, Encode, Mutate, Neighbors, SearchSpace, SpaceSize, ToNetworkSpec};
 pub use strategy::{Evaluated, SearchStrategy};

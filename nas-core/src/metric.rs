@@ -41,11 +41,16 @@ pub enum Metric {
     Naswot,
     /// Zero-cost proxy: the sum of the weights' gradient norms at initialisation.
     GradNorm,
+    /// Silicon area of an accelerator design in mm².
+    AreaMm2,
+    /// Mean utilisation of the processing elements while they compute, in
+    /// percent (MAC-weighted over the layers with MACs).
+    PeUtilisation,
 }
 
 impl Metric {
     /// Every metric, in declaration order.
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 16] = [
         Metric::Accuracy,
         Metric::Loss,
         Metric::PsnrDb,
@@ -60,6 +65,8 @@ impl Metric {
         Metric::Synflow,
         Metric::Naswot,
         Metric::GradNorm,
+        Metric::AreaMm2,
+        Metric::PeUtilisation,
     ];
 
     /// Whether the value depends on how long the network was trained
@@ -86,6 +93,8 @@ impl Metric {
             Metric::Synflow => "synflow",
             Metric::Naswot => "naswot",
             Metric::GradNorm => "grad_norm",
+            Metric::AreaMm2 => "area_mm2",
+            Metric::PeUtilisation => "pe_utilisation",
         }
     }
 
@@ -101,6 +110,8 @@ impl Metric {
             Metric::MemoryMb => "MB",
             Metric::EvalSeconds => "s",
             Metric::Synflow | Metric::Naswot | Metric::GradNorm => "score",
+            Metric::AreaMm2 => "mm2",
+            Metric::PeUtilisation => "%",
         }
     }
 
@@ -113,9 +124,12 @@ impl Metric {
     /// The direction users almost always want.
     pub fn natural_direction(&self) -> Direction {
         match self {
-            Metric::Accuracy | Metric::PsnrDb | Metric::Synflow | Metric::Naswot | Metric::GradNorm => {
-                Direction::Maximize
-            }
+            Metric::Accuracy
+            | Metric::PsnrDb
+            | Metric::Synflow
+            | Metric::Naswot
+            | Metric::GradNorm
+            | Metric::PeUtilisation => Direction::Maximize,
             _ => Direction::Minimize,
         }
     }
@@ -125,8 +139,8 @@ impl Metric {
     /// losses and PSNR finite.
     pub fn domain(&self) -> Domain {
         match self {
-            Metric::Accuracy => Domain::Percent,
-            Metric::LatencyMs | Metric::EnergyMj | Metric::MemoryMb => Domain::Positive,
+            Metric::Accuracy | Metric::PeUtilisation => Domain::Percent,
+            Metric::LatencyMs | Metric::EnergyMj | Metric::MemoryMb | Metric::AreaMm2 => Domain::Positive,
             Metric::Loss | Metric::Params | Metric::Flops | Metric::Macs | Metric::BitOps | Metric::EvalSeconds => {
                 Domain::NonNegative
             }

@@ -52,6 +52,31 @@ pub trait SpaceSettings: Serialize + DeserializeOwned + Default + Clone + Send +
     fn build(&self) -> Result<Self::Space>;
 }
 
+/// Settings of a space made of other spaces (a `[space]` section with nested
+/// `[space]`-like sections, e.g. the tasks of a network × accelerator space).
+/// The registry parses and builds the parts with the spaces it knows, so any
+/// registered space can be a part.
+pub trait CompositeSpaceSettings: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
+    /// The `kind` of the section.
+    const NAME: &'static str;
+    /// One line for `hwnas list`.
+    const DESCRIPTION: &'static str;
+    /// The space built from these settings and its parts.
+    type Space: Capabilities;
+    /// The nested sections, each `{ kind = "...", ... }`, with the field path
+    /// that names it in errors (`tasks[1].space`).
+    fn parts(&self) -> Vec<(String, serde_json::Value)>;
+    /// The same settings with each part replaced by its resolved settings
+    /// (defaults filled), in the order of [`CompositeSpaceSettings::parts`].
+    fn with_parts(&self, resolved: Vec<serde_json::Value>) -> Self;
+    /// Checks the values other than the parts.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Builds the space from its built parts.
+    fn build(&self, parts: Vec<DynSpace>) -> Result<Self::Space>;
+}
+
 /// What a strategy is built with.
 pub struct StrategyContext<'a> {
     /// The space of the run.
@@ -316,8 +341,8 @@ pub trait EvaluatorSpec: Send + Sync {
 trait SpaceEntry: Send + Sync {
     fn name(&self) -> &'static str;
     fn description(&self) -> &'static str;
-    fn capabilities(&self) -> Vec<Capability>;
-    fn parse(&self, settings: serde_json::Value) -> Result<Box<dyn SpaceSpec>>;
+    fn capabilities(&self, registry: &Registry) -> Vec<Capability>;
+    fn parse(&self, settings: serde_json::Value, registry: &Registry) -> Result<Box<dyn SpaceSpec>>;
 }
 
 trait StrategyEntry: Send + Sync {
@@ -355,10 +380,10 @@ impl<T: SpaceSettings> SpaceEntry for TypedSpace<T> {
     fn description(&self) -> &'static str {
         T::DESCRIPTION
     }
-    fn capabilities(&self) -> Vec<Capability> {
+    fn capabilities(&self, _registry: &Registry) -> Vec<Capability> {
         T::default().build().map(|s| s.capabilities()).unwrap_or_default()
     }
-    fn parse(&self, settings: serde_json::Value) -> Result<Box<dyn SpaceSpec>> {
+    fn parse(&self, settings: serde_json::Value, _registry: &Registry) -> Result<Box<dyn SpaceSpec>> {
         let t = parse_settings::<T>(settings)?;
         t.validate()?;
         Ok(Box::new(ParsedSpace(t)))
@@ -378,6 +403,95 @@ impl<T: SpaceSettings> SpaceSpec for ParsedSpace<T> {
             None => self.0.clone(),
         };
         Ok(DynSpace::new(s.build()?, to_json(&s)))
+    }
+}
+
+struct TypedComposite<T>(std::marker::PhantomData<T>);
+struct ParsedComposite<T> {
+    settings: T,
+    parts: Vec<Box<dyn SpaceSpec>>,
+}
+
+/// Parses the nested sections of a composite space with `registry`, naming the
+/// part in errors.
+fn parse_parts<T: CompositeSpaceSettings>(t: &T, registry: &Registry) -> Result<Vec<Box<dyn SpaceSpec>>> {
+    t.parts()
+        .into_iter()
+        .map(|(path, section)| {
+            let in_part = |e: NasError| match e {
+                NasError::Setting { field, message } => NasError::Setting { field: format!("{path}.{field}"), message },
+                other => NasError::Setting { field: path.clone(), message: other.to_string() },
+            };
+            let mut map = match section {
+                serde_json::Value::Object(m) => m,
+                other => {
+                    return Err(NasError::Setting {
+                        field: path.clone(),
+                        message: format!("expected a table, got {other}"),
+                    });
+                }
+            };
+            let kind = match map.remove("kind") {
+                Some(serde_json::Value::String(k)) => k,
+                _ => {
+                    return Err(NasError::Setting {
+                        field: format!("{path}.kind"),
+                        message: format!("missing; one of: {}", registry.space_names().join(", ")),
+                    });
+                }
+            };
+            if kind == T::NAME {
+                return Err(NasError::Setting {
+                    field: format!("{path}.kind"),
+                    message: format!("a `{kind}` space cannot be a part of itself"),
+                });
+            }
+            registry.parse_space(&kind, serde_json::Value::Object(map)).map_err(in_part)
+        })
+        .collect()
+}
+
+impl<T: CompositeSpaceSettings> SpaceEntry for TypedComposite<T> {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn description(&self) -> &'static str {
+        T::DESCRIPTION
+    }
+    fn capabilities(&self, registry: &Registry) -> Vec<Capability> {
+        self.parse(to_json(&T::default()), registry)
+            .and_then(|p| p.build(None))
+            .map(|s| s.capabilities())
+            .unwrap_or_default()
+    }
+    fn parse(&self, settings: serde_json::Value, registry: &Registry) -> Result<Box<dyn SpaceSpec>> {
+        let t = parse_settings::<T>(settings)?;
+        t.validate()?;
+        let parts = parse_parts(&t, registry)?;
+        let resolved = parts
+            .iter()
+            .map(|p| {
+                let mut v = p.settings();
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("kind".into(), serde_json::Value::String(p.kind().into()));
+                }
+                v
+            })
+            .collect();
+        Ok(Box::new(ParsedComposite { settings: t.with_parts(resolved), parts }))
+    }
+}
+
+impl<T: CompositeSpaceSettings> SpaceSpec for ParsedComposite<T> {
+    fn kind(&self) -> &'static str {
+        T::NAME
+    }
+    fn settings(&self) -> serde_json::Value {
+        to_json(&self.settings)
+    }
+    fn build(&self, shape: Option<InputShape>) -> Result<DynSpace> {
+        let parts = self.parts.iter().map(|p| p.build(shape)).collect::<Result<Vec<_>>>()?;
+        Ok(DynSpace::new(self.settings.build(parts)?, to_json(&self.settings)))
     }
 }
 
@@ -554,6 +668,13 @@ impl Registry {
         self
     }
 
+    /// Registers a space made of other spaces (replacing one of the same name).
+    pub fn add_composite_space<T: CompositeSpaceSettings>(&mut self) -> &mut Self {
+        self.spaces.retain(|e| e.name() != T::NAME);
+        self.spaces.push(Box::new(TypedComposite::<T>(Default::default())));
+        self
+    }
+
     /// Registers a strategy (replacing one of the same name).
     pub fn add_strategy<T: StrategySettings>(&mut self) -> &mut Self {
         self.strategies.retain(|e| e.name() != T::NAME);
@@ -604,7 +725,7 @@ impl Registry {
     pub fn spaces(&self) -> Vec<ComponentInfo> {
         self.spaces
             .iter()
-            .map(|e| ComponentInfo { name: e.name(), description: e.description(), capabilities: e.capabilities() })
+            .map(|e| ComponentInfo { name: e.name(), description: e.description(), capabilities: e.capabilities(self) })
             .collect()
     }
 
@@ -633,7 +754,7 @@ impl Registry {
     pub fn parse_space(&self, kind: &str, settings: serde_json::Value) -> Result<Box<dyn SpaceSpec>> {
         let e =
             self.spaces.iter().find(|e| e.name() == kind).ok_or_else(|| unknown("space", kind, self.space_names()))?;
-        e.parse(settings)
+        e.parse(settings, self)
     }
 
     /// Parses a `[strategy]` section of kind `kind` (and validates it).

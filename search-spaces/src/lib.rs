@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod blocks;
+pub mod codesign;
 pub mod darts;
 pub mod nb201;
 pub mod plain_cnn;

@@ -58,13 +58,15 @@ fn good_and_default_configs_parse() {
         "reinforce-nb201-fpga-hard.toml",
         "marl-nb201-fpga.toml",
         "eas-mnist.toml",
+        "nasaic-nb201-two-tasks.toml",
+        "draco-nb201-ws64.toml",
     ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs").join(f);
         ExperimentConfig::load(&p).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     // Every shipped config is in the list above.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
-    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 20);
+    assert_eq!(std::fs::read_dir(dir).expect("configs").count(), 22);
 }
 
 #[test]

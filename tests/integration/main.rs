@@ -3,6 +3,7 @@
 mod bad_config;
 mod bad_data;
 mod cli;
+mod codesign;
 mod differentiable;
 mod eas;
 mod extension;

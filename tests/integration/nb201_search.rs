@@ -87,14 +87,19 @@ fn every_registered_strategy_runs_with_its_defaults_on_nb201() {
     let registry = experiments::registry::builtin();
     // The differentiable strategies propose one architecture per seed of their
     // supernet search (tests/integration/differentiable.rs runs them); EAS
-    // grows plain CNNs (tests/integration/eas.rs runs it).
+    // grows plain CNNs (tests/integration/eas.rs runs it); the successive
+    // baseline searches co-design spaces (tests/integration/codesign.rs).
     let ask_tell: Vec<_> = registry
         .strategies()
         .into_iter()
-        .filter(|s| !s.capabilities.contains(&nas_core::Capability::Supernet) && s.name != "eas")
+        .filter(|s| {
+            !s.capabilities.contains(&nas_core::Capability::Supernet)
+                && !s.capabilities.contains(&nas_core::Capability::CoDesign)
+                && s.name != "eas"
+        })
         .map(|s| s.name)
         .collect();
-    assert_eq!(ask_tell.len() + 5, registry.strategy_names().len());
+    assert_eq!(ask_tell.len() + 6, registry.strategy_names().len());
     for s in ask_tell {
         let cfg = table_config(s, 20, 10, "fpga", "");
         let (trials, _) = search(&cfg, 0);

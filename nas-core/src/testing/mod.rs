@@ -372,9 +372,22 @@ impl Evaluator<AnyArch> for ToyEval {
     fn provides(&self) -> Vec<Metric> {
         vec![Metric::Accuracy, Metric::LatencyMs]
     }
+    /// Toy architectures as [`toy_objectives`]; any other architecture gets
+    /// objectives derived from its id (deterministic, spread over the same
+    /// ranges; with failures, ids that are 3 modulo 7 fail), so the strategy
+    /// contract can run on any space (e.g. joint co-design spaces).
     fn evaluate(&self, arch: &AnyArch, ctx: &EvalContext<'_>) -> std::result::Result<MetricMap, EvalError> {
-        let a = arch.downcast_ref::<ToyArch>().ok_or_else(|| EvalError::failed("not a toy architecture"))?;
-        Evaluator::<ToyArch>::evaluate(self, a, ctx)
+        if let Some(a) = arch.downcast_ref::<ToyArch>() {
+            return Evaluator::<ToyArch>::evaluate(self, a, ctx);
+        }
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let id = arch.id().0;
+        if self.failures && id % 7 == 3 {
+            return Err(EvalError::failed("toy failure"));
+        }
+        let acc = 40.0 + (id % 5000) as f64 / 100.0;
+        let lat = 1.0 + ((id >> 20) % 1000) as f64 / 100.0;
+        Ok(MetricMap::from([(Metric::Accuracy, acc), (Metric::LatencyMs, lat)]))
     }
     fn is_cheap(&self) -> bool {
         true
