@@ -1,4 +1,4 @@
-//! # search-spaces — NAS-Bench-201, DARTS and plain CNNs for hwnas
+//! # search-spaces — NAS-Bench-201, DARTS, plain CNNs and network × accelerator co-design for hwnas
 //!
 //! Each space is a [`nas_core::SearchSpace`] with every capability trait of
 //! nas-core (mutation, crossover, encoding, neighbours), an exact lowering to a
@@ -12,6 +12,9 @@
 //!   reduction cells, notation `Genotype(normal=[...], ...)`.
 //! - [`plain_cnn`]: plain CNNs ([`plain_cnn::PlainCnnSpace`]) grown by
 //!   function-preserving Net2Wider / Net2Deeper transformations (EAS).
+//! - [`codesign`]: one network per task (from any registered space) × a
+//!   heterogeneous accelerator of dataflow templates × the mapping
+//!   ([`codesign::CoDesignSpace`]), and NASAIC's successive baseline.
 //! - [`blocks`]: layer-list helpers ([`blocks::lower`]) and burn modules
 //!   ([`blocks::nn`]) shared by the spaces.
 //!
