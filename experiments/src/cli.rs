@@ -80,6 +80,16 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// One report.html for several runs side by side (each run directory has its
+    /// own report.html already).
+    Report {
+        /// Run directories.
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+        /// The page to write.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+    },
     /// Compare strategies over several seeds (mean ± std of the HV ratio).
     Compare {
         /// Experiment config (TOML).
@@ -307,6 +317,10 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             let cmp = compare(&cfg, &strategies, &schedulers, seeds, &budgets, axis, &out, registry)?;
             print!("{}", format_table(&cmp));
             println!("wrote {0}/compare.json and {0}/compare.svg", out.display());
+        }
+        Command::Report { run_dirs, out } => {
+            crate::runner::report_runs(&run_dirs, &out, registry)?;
+            println!("wrote {}", out.display());
         }
         Command::Codesign { config, seeds, budget, strategy, out } => {
             let (mut cfg, base) = load_config(Some(&config), registry)?;

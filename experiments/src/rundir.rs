@@ -45,6 +45,34 @@ pub struct RunMeta {
     /// Unix time it last finished.
     #[serde(default)]
     pub finished_unix: Option<u64>,
+    /// The git commit of the hwnas build that started the run, where known
+    /// (absent in runs written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// The machine that started the run (`latency_lut::DeviceFingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<serde_json::Value>,
+}
+
+impl RunMeta {
+    /// A new run's metadata, with this build's version and commit and this
+    /// machine's fingerprint.
+    pub fn new(name: &str, seed: u64, budget: usize, trials: usize) -> Self {
+        let device = latency_lut::DeviceFingerprint::current(&latency_lut::Protocol::default());
+        RunMeta {
+            hwnas_version: env!("CARGO_PKG_VERSION").into(),
+            name: name.into(),
+            seed,
+            status: "running".into(),
+            trials,
+            budget,
+            stop_reason: None,
+            started_unix: unix_now(),
+            finished_unix: None,
+            git_commit: option_env!("HWNAS_GIT_COMMIT").filter(|c| !c.is_empty()).map(String::from),
+            device: serde_json::to_value(device).ok(),
+        }
+    }
 }
 
 /// Seconds since the Unix epoch.

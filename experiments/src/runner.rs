@@ -42,17 +42,7 @@ pub fn default_run_dir(cfg: &ExperimentConfig) -> PathBuf {
 /// config that fails there leaves nothing behind.
 pub fn run_new(cfg: &ExperimentConfig, dir: &Path, registry: &Registry, opts: &RunOptions) -> Result<RunSummary> {
     RunDir::check_new(dir)?;
-    let meta = RunMeta {
-        hwnas_version: env!("CARGO_PKG_VERSION").into(),
-        name: cfg.name.clone(),
-        seed: cfg.seed,
-        status: "running".into(),
-        trials: 0,
-        budget: cfg.budget,
-        stop_reason: None,
-        started_unix: unix_now(),
-        finished_unix: None,
-    };
+    let meta = RunMeta::new(&cfg.name, cfg.seed, cfg.budget, 0);
     let open = || -> Result<RunDir> {
         let rd = RunDir::create(dir, &cfg.to_toml())?;
         rd.write_meta(&meta)?;
@@ -72,17 +62,7 @@ pub fn resume(dir: &Path, registry: &Registry, opts: &RunOptions) -> Result<RunS
         eprintln!("warning: {m}");
     }
     let trials = log.trials;
-    let meta = read_meta(dir).unwrap_or_else(|_| RunMeta {
-        hwnas_version: env!("CARGO_PKG_VERSION").into(),
-        name: cfg.name.clone(),
-        seed: cfg.seed,
-        status: "running".into(),
-        trials: trials.len(),
-        budget: cfg.budget,
-        stop_reason: None,
-        started_unix: unix_now(),
-        finished_unix: None,
-    });
+    let meta = read_meta(dir).unwrap_or_else(|_| RunMeta::new(&cfg.name, cfg.seed, cfg.budget, trials.len()));
     execute(&cfg, registry, dir, &|| RunDir::open(dir), trials, meta, opts)
 }
 
@@ -162,6 +142,8 @@ fn execute_in(
     write_reports(rd.root(), setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
     crate::codesign_report::write_codesign_report(rd.root(), cfg, &setup.space, &outcome.trials)
         .context("writing the co-design report")?;
+    crate::html_report::write_run_report(rd.root(), cfg, &setup.space, &problem, &outcome.trials, scale.as_ref())
+        .context("writing report.html")?;
     meta.status = "finished".into();
     meta.trials = outcome.trials.len();
     meta.stop_reason = Some(format!("{:?}", outcome.reason).to_lowercase());
@@ -200,5 +182,43 @@ pub fn replot(dir: &Path, registry: &Registry, mode: LogMode) -> Result<()> {
     let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
     write_reports(dir, setup.space.name(), &cfg.problem(), &trials, scale.as_ref(), cfg.output.png)?;
     crate::codesign_report::write_codesign_report(dir, &cfg, &setup.space, &trials)
-        .context("writing the co-design report")
+        .context("writing the co-design report")?;
+    crate::html_report::write_run_report(dir, &cfg, &setup.space, &cfg.problem(), &trials, scale.as_ref())
+        .context("writing report.html")
+}
+
+/// Writes one `report.html` for several run directories side by side (read
+/// only: a damaged trial log is refused, naming the line).
+pub fn report_runs(dirs: &[PathBuf], out: &Path, registry: &Registry) -> Result<()> {
+    use nas_core::SearchSpace;
+    if dirs.is_empty() {
+        bail!("give one or more run directories");
+    }
+    let mut runs = Vec::new();
+    let mut names = Vec::new();
+    for dir in dirs {
+        let cfg = run_config(dir, registry)?;
+        let trials = recover_trials(dir, LogMode::Strict)?.trials;
+        let setup = Setup::new(&cfg, registry, Build::ReportsOnly { with_data: false })?;
+        let scale = setup.evals.true_front.as_deref().and_then(HvScale::from_true_front);
+        let abs = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let href = abs.display().to_string();
+        runs.push(crate::html_report::run_data(
+            &abs,
+            &href,
+            &cfg,
+            setup.space.name(),
+            setup.space.settings(),
+            &cfg.problem(),
+            &trials,
+            scale.as_ref(),
+        ));
+        names.push(cfg.name.clone());
+    }
+    let page = crate::html_report::render(&format!("hwnas runs: {}", names.join(", ")), &runs);
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    crate::rundir::write_atomic(out, page.as_bytes())?;
+    Ok(())
 }

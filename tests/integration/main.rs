@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod hardware;
 mod nb201_search;
 mod predictors;
+mod report_browser;
 mod rl;
 mod run_files;
 mod shared_numerics;
