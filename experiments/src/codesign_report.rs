@@ -73,8 +73,7 @@ pub fn spec_margins(problem: &Problem, metrics: &nas_core::MetricMap) -> Vec<Spe
 pub fn model_of(cfg: &ExperimentConfig) -> Result<Option<AcceleratorModel>> {
     let Some(section) = cfg.evaluators.iter().find(|e| e.kind == "codesign") else { return Ok(None) };
     let settings: CoDesignSettings = nas_core::registry::parse_settings(section.settings_value())?;
-    let area = settings.area.resolve()?;
-    Ok(Some(AcceleratorModel::new(settings.technology.clone(), area, settings.batch)?))
+    Ok(Some(settings.model()?))
 }
 
 /// Writes `codesign/` for a finished (or re-plotted) run; does nothing for
@@ -88,7 +87,7 @@ pub fn write_codesign_report(dir: &Path, cfg: &ExperimentConfig, space: &DynSpac
         let t = &trials[i];
         let arch = space.parse(&t.arch).with_context(|| format!("trial {} is not of this space", t.index))?;
         let (view, system) =
-            system_report(&model, codesign, &arch).map_err(|e| anyhow::anyhow!("trial {}: {e}", t.index))?;
+            system_report(&model, codesign, &arch, true).map_err(|e| anyhow::anyhow!("trial {}: {e}", t.index))?;
         members.push(HardwareMember {
             rank,
             trial: t.index,

@@ -2,8 +2,9 @@
 //! the two-task NB201 co-design space (two networks, up to two
 //! sub-accelerators) through the whole `codesign` path — taking the joint
 //! architecture apart, lowering both networks, mapping every layer onto its
-//! sub-accelerator (latency, utilisation, energy) and the area — and the
-//! systolic model alone on pre-lowered networks.
+//! sub-accelerator (latency, utilisation, energy) and the area — as the
+//! evaluator does (totals) and as the `codesign/` export does (per-layer
+//! reports), and the systolic model alone on pre-lowered networks.
 //!
 //! `cargo bench -p latency-lut --bench codesign_cost`
 
@@ -34,10 +35,17 @@ fn pricing(c: &mut Criterion) {
     let array = SystolicArray::new(SystolicConfig::default()).expect("array");
     let mut g = c.benchmark_group("codesign_10k_archs");
     g.sample_size(10);
-    g.bench_function("joint: view + lower 2 nets + map + area", |b| {
+    g.bench_function("joint: view + lower 2 nets + map + area (the evaluator)", |b| {
         b.iter(|| {
             for a in &archs {
-                let _ = black_box(system_report(&model, &space, a));
+                let _ = black_box(system_report(&model, &space, a, false));
+            }
+        })
+    });
+    g.bench_function("joint with per-layer reports (codesign/ export)", |b| {
+        b.iter(|| {
+            for a in &archs {
+                let _ = black_box(system_report(&model, &space, a, true));
             }
         })
     });

@@ -241,22 +241,36 @@ impl AcceleratorModel {
         sub: &SubAccelerator,
         net: &NetworkSpec,
     ) -> Result<TaskReport, Infeasible> {
+        self.task_with(task, slot, sub, net, true)
+    }
+
+    fn task_with(
+        &self,
+        task: &str,
+        slot: usize,
+        sub: &SubAccelerator,
+        net: &NetworkSpec,
+        detail: bool,
+    ) -> Result<TaskReport, Infeasible> {
         self.check_fits(sub, net)?;
         let array = self.array(sub)?;
         let m = array.network(net);
         let cycles_to_ms = |c: f64| c / (sub.clock_mhz * 1e3);
-        let layers = net
-            .layers
-            .iter()
-            .zip(&m.layers)
-            .map(|(l, lm)| LayerReport {
-                name: l.name.clone(),
-                op: format!("{:?}", l.spec.op),
-                latency_ms: cycles_to_ms(lm.cycles),
-                pe_utilisation: lm.utilization.map(|u| 100.0 * u),
-                bound: if lm.memory_cycles > lm.compute_cycles { "memory" } else { "compute" }.into(),
-            })
-            .collect();
+        let layers = if !detail {
+            Vec::new()
+        } else {
+            net.layers
+                .iter()
+                .zip(&m.layers)
+                .map(|(l, lm)| LayerReport {
+                    name: l.name.clone(),
+                    op: format!("{:?}", l.spec.op),
+                    latency_ms: cycles_to_ms(lm.cycles),
+                    pe_utilisation: lm.utilization.map(|u| 100.0 * u),
+                    bound: if lm.memory_cycles > lm.compute_cycles { "memory" } else { "compute" }.into(),
+                })
+                .collect()
+        };
         Ok(TaskReport {
             task: task.into(),
             sub: slot,
@@ -276,6 +290,27 @@ impl AcceleratorModel {
         mapping: &[usize],
         tasks: &[(String, NetworkSpec)],
     ) -> Result<SystemReport, Infeasible> {
+        self.system_with(design, mapping, tasks, true)
+    }
+
+    /// [`AcceleratorModel::system`] without the per-layer reports (what a
+    /// search needs; the totals are the same).
+    pub fn system_totals(
+        &self,
+        design: &AcceleratorDesign,
+        mapping: &[usize],
+        tasks: &[(String, NetworkSpec)],
+    ) -> Result<SystemReport, Infeasible> {
+        self.system_with(design, mapping, tasks, false)
+    }
+
+    fn system_with(
+        &self,
+        design: &AcceleratorDesign,
+        mapping: &[usize],
+        tasks: &[(String, NetworkSpec)],
+        detail: bool,
+    ) -> Result<SystemReport, Infeasible> {
         if design.subs.is_empty() {
             return Err(Infeasible("the design has no sub-accelerator".into()));
         }
@@ -291,7 +326,7 @@ impl AcceleratorModel {
                     design.subs.len() - 1
                 ))
             })?;
-            reports.push(self.task(name, slot, sub, net)?);
+            reports.push(self.task_with(name, slot, sub, net, detail)?);
         }
         let subs: Vec<SubReport> = design
             .subs
@@ -370,6 +405,14 @@ mod tests {
         assert!(close(par.tasks[0].layers[0].pe_utilisation.expect("macs"), par.pe_utilisation));
         assert_eq!(par.metric(Metric::AreaMm2), Some(par.area_mm2));
         assert_eq!(par.metric(Metric::Accuracy), None);
+        // The totals without the per-layer reports are the same numbers.
+        let totals = m.system_totals(&two, &[0, 1], &tasks).expect("feasible");
+        assert!(totals.tasks.iter().all(|t| t.layers.is_empty()));
+        assert_eq!(
+            (totals.latency_ms, totals.energy_mj, totals.area_mm2),
+            (par.latency_ms, par.energy_mj, par.area_mm2)
+        );
+        assert_eq!(totals.pe_utilisation, par.pe_utilisation);
     }
 
     #[test]

@@ -64,22 +64,31 @@ impl Default for CoDesignSettings {
 }
 
 impl CoDesignSettings {
-    fn model(&self) -> nas_core::Result<AcceleratorModel> {
+    /// The accelerator model of these settings (technology, area constants,
+    /// batch).
+    pub fn model(&self) -> nas_core::Result<AcceleratorModel> {
         Ok(AcceleratorModel::new(self.technology.clone(), self.area.resolve()?, self.batch)?)
     }
 }
 
-/// Prices a joint architecture: the system report, or why it is infeasible.
+/// Prices a joint architecture: the system report (with per-layer reports
+/// when `layers`), or why it is infeasible.
 pub fn system_report(
     model: &AcceleratorModel,
     codesign: &dyn DynCoDesign,
     arch: &AnyArch,
+    layers: bool,
 ) -> Result<(CoDesignView, SystemReport), EvalError> {
     let view = codesign.view(arch)?;
     let tasks = codesign.tasks();
     let nets: Vec<(String, NetworkSpec)> =
         tasks.iter().zip(&view.nets).map(|(t, n)| (t.name.clone(), t.space.network_spec(n))).collect();
-    let report = model.system(&view.design, &view.mapping, &nets).map_err(|e| EvalError::Failed { reason: e.0 })?;
+    let report = if layers {
+        model.system(&view.design, &view.mapping, &nets)
+    } else {
+        model.system_totals(&view.design, &view.mapping, &nets)
+    }
+    .map_err(|e| EvalError::Failed { reason: e.0 })?;
     Ok((view, report))
 }
 
@@ -104,7 +113,7 @@ impl Evaluator<AnyArch> for CoDesignEvaluator {
     }
     fn evaluate(&self, arch: &AnyArch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         let codesign = self.space.codesign().ok_or_else(|| EvalError::Fatal(missing(&self.space)))?;
-        let (view, report) = system_report(&self.model, codesign, arch)?;
+        let (view, report) = system_report(&self.model, codesign, arch, false)?;
         if let Some(max) = self.max_area_mm2.filter(|m| report.area_mm2 > *m) {
             return Err(EvalError::Failed {
                 reason: format!("area {:.3} mm² is over the area budget of {max} mm²", report.area_mm2),
