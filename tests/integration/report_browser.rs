@@ -1,6 +1,8 @@
 //! `report.html` in a real browser: headless Chromium (Debian's `chromium`,
 //! which `.ci/run` and the README's first command install) opens a run's
-//! report through the DevTools protocol; the page must load without a
+//! report through the DevTools protocol (over the minimal websocket client
+//! below: a websocket crate would change the features of crates the `hwnas`
+//! binary shares with the test build, and CI would build them twice); the page must load without a
 //! JavaScript error or a console error, a real mouse click on a front point
 //! must show that architecture's details, and the screenshot must have the
 //! window's size and not be blank. Also: `hwnas report` puts several runs side
@@ -12,7 +14,6 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tungstenite::{Message, WebSocket};
 
 fn hwnas() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hwnas-under-test"))
@@ -120,38 +121,124 @@ fn page_ws(port: u16) -> String {
     }
 }
 
+/// A websocket client (RFC 6455) for one DevTools connection: text frames
+/// out (masked, as clients must), text frames in (reassembled), pings answered.
+struct Socket {
+    stream: TcpStream,
+}
+
+impl Socket {
+    fn connect(url: &str) -> Socket {
+        let rest = url.strip_prefix("ws://").expect("ws url");
+        let (host, path) = rest.split_once('/').expect("path");
+        let mut stream = TcpStream::connect(host).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: aHduYXMtcmVwb3J0LXRlc3Q=\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .expect("handshake");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).expect("handshake response");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "websocket refused: {head}");
+        Socket { stream }
+    }
+
+    fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+        let mut frame = vec![0x80 | opcode];
+        let n = payload.len();
+        match n {
+            0..=125 => frame.push(0x80 | n as u8),
+            126..=65535 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            _ => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask = [0x5a, 0x13, 0xc7, 0x2e];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).expect("send");
+    }
+
+    fn send(&mut self, text: &str) {
+        self.send_frame(0x1, text.as_bytes());
+    }
+
+    /// The next text message.
+    fn read(&mut self) -> String {
+        let mut message = Vec::new();
+        loop {
+            let mut h = [0u8; 2];
+            self.stream.read_exact(&mut h).expect("frame header");
+            let (fin, opcode) = (h[0] & 0x80 != 0, h[0] & 0x0f);
+            let mut len = u64::from(h[1] & 0x7f);
+            if len == 126 {
+                let mut b = [0u8; 2];
+                self.stream.read_exact(&mut b).expect("length");
+                len = u64::from(u16::from_be_bytes(b));
+            } else if len == 127 {
+                let mut b = [0u8; 8];
+                self.stream.read_exact(&mut b).expect("length");
+                len = u64::from_be_bytes(b);
+            }
+            let mask = if h[1] & 0x80 != 0 {
+                let mut m = [0u8; 4];
+                self.stream.read_exact(&mut m).expect("mask");
+                Some(m)
+            } else {
+                None
+            };
+            let mut payload = vec![0u8; len as usize];
+            self.stream.read_exact(&mut payload).expect("payload");
+            if let Some(m) = mask {
+                payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= m[i % 4]);
+            }
+            match opcode {
+                0x8 => panic!("devtools closed the connection"),
+                0x9 => self.send_frame(0xA, &payload),
+                0xA => {}
+                _ => {
+                    message.extend_from_slice(&payload);
+                    if fin {
+                        return String::from_utf8(message).expect("utf-8 message");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A DevTools session on one page: commands by id, events collected.
 struct Page {
-    ws: WebSocket<TcpStream>,
+    ws: Socket,
     next: u64,
     events: Vec<serde_json::Value>,
 }
 
 impl Page {
     fn connect(url: &str) -> Page {
-        let rest = url.strip_prefix("ws://").expect("ws url");
-        let host = rest.split('/').next().expect("host");
-        let stream = TcpStream::connect(host).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        let (ws, _) = tungstenite::client(url, stream).expect("websocket handshake");
-        Page { ws, next: 1, events: Vec::new() }
+        Page { ws: Socket::connect(url), next: 1, events: Vec::new() }
     }
 
     fn read(&mut self) -> serde_json::Value {
-        loop {
-            match self.ws.read().expect("devtools message") {
-                Message::Text(t) => return serde_json::from_str(&t).expect("json"),
-                Message::Close(_) => panic!("devtools closed"),
-                _ => {}
-            }
-        }
+        serde_json::from_str(&self.ws.read()).expect("json")
     }
 
     fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
         let id = self.next;
         self.next += 1;
         let msg = serde_json::json!({ "id": id, "method": method, "params": params });
-        self.ws.send(Message::Text(msg.to_string())).expect("send");
+        self.ws.send(&msg.to_string());
         loop {
             let v = self.read();
             if v["id"] == id {
