@@ -136,6 +136,7 @@ pub fn arch_svg(space: &str, settings: &serde_json::Value, notation: &str) -> Op
                 .unwrap_or_default();
             let mut out = String::new();
             let mut task = 0;
+            let mut names: Vec<&str> = Vec::new();
             for part in notation.split(" ; ") {
                 let (name, value) = part.split_once('=')?;
                 match name {
@@ -143,11 +144,16 @@ pub fn arch_svg(space: &str, settings: &serde_json::Value, notation: &str) -> Op
                         .push_str(&blocks_svg("accelerator", &value.split('+').map(String::from).collect::<Vec<_>>())),
                     "map" => out.push_str(&blocks_svg(
                         "mapping (task → sub-accelerator)",
-                        &value.split(',').enumerate().map(|(i, m)| format!("task {i} → sub{m}")).collect::<Vec<_>>(),
+                        &value
+                            .split(',')
+                            .enumerate()
+                            .map(|(i, m)| format!("{} → sub{m}", names.get(i).copied().unwrap_or("task")))
+                            .collect::<Vec<_>>(),
                     )),
                     _ => {
                         let kind = kinds.get(task).copied().unwrap_or("");
                         task += 1;
+                        names.push(name);
                         let drawn = match kind {
                             "nb201" => nb201_svg(name, value),
                             "darts" => darts_svg(value),
@@ -194,7 +200,7 @@ mod tests {
         let n = "a=|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2| ; b=<x> ; hw=ws-8x8-gb32k-rf16b-bw4g-500mhz ; map=0,0";
         let s = arch_svg("codesign", &settings, n).expect("drawn");
         assert!(s.contains("ws-8x8-gb32k-rf16b-bw4g-500mhz") && s.contains("&lt;x&gt;") && !s.contains("<x>"));
-        assert!(s.contains("task 1 → sub0"));
+        assert!(s.contains("b → sub0") && s.contains("a → sub0"));
         assert!(arch_svg("unknown", &settings, "x").is_none());
     }
 }
