@@ -79,6 +79,9 @@ pub struct CoDesignSpace {
     tasks: Vec<CoDesignTask>,
     names: Vec<String>,
     hardware: HardwareConfig,
+    /// The joint decisions and each task's count of them, computed once
+    /// (`None` when a task's space has no decisions).
+    decisions: Option<(Vec<Decision>, Vec<usize>)>,
 }
 
 impl CoDesignSpace {
@@ -104,8 +107,27 @@ impl CoDesignSpace {
             }
             t.space.require(&[Capability::NetworkSpec], &format!("task `{}` of the codesign space", t.name), &[])?;
         }
-        let names = tasks.iter().map(|t| t.name.clone()).collect();
-        Ok(CoDesignSpace { tasks, names, hardware })
+        let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+        let decisions = tasks.iter().all(|t| t.space.has(Capability::Decisions)).then(|| {
+            let mut all = Vec::new();
+            let mut counts = Vec::new();
+            for t in &tasks {
+                let own = t.space.decisions();
+                counts.push(own.len());
+                all.extend(own.into_iter().map(|d| Decision {
+                    name: format!("{}: {}", t.name, d.name),
+                    group: "network".into(),
+                    ..d
+                }));
+            }
+            all.extend(hardware.decisions());
+            for t in &names {
+                let options = (0..hardware.max_subs).map(|i| format!("sub{i}")).collect();
+                all.push(Decision::new(format!("{t} runs on"), options, "hardware"));
+            }
+            (all, counts)
+        });
+        Ok(CoDesignSpace { tasks, names, hardware, decisions })
     }
 
     /// The hardware ladders and budgets.
@@ -334,26 +356,18 @@ impl Decisions for CoDesignSpace {
     /// `hardware`) whose index counts among the used sub-accelerators modulo
     /// their number, so every sequence within the budgets is a valid design.
     fn decisions(&self) -> Vec<Decision> {
-        let mut out = Vec::new();
-        for t in &self.tasks {
-            for d in t.space.decisions() {
-                out.push(Decision { name: format!("{}: {}", t.name, d.name), group: "network".into(), ..d });
-            }
-        }
-        out.extend(self.hardware.decisions());
-        for t in &self.names {
-            let options = (0..self.hardware.max_subs).map(|i| format!("sub{i}")).collect();
-            out.push(Decision::new(format!("{t} runs on"), options, "hardware"));
-        }
-        out
+        self.decisions.as_ref().map(|(d, _)| d.clone()).unwrap_or_default()
     }
 
     fn arch_from_decisions(&self, choices: &[usize]) -> Result<CoDesignArch> {
-        check_choices("codesign", &self.decisions(), choices)?;
+        let (decisions, counts) = self
+            .decisions
+            .as_ref()
+            .ok_or_else(|| self.bad(&format!("{choices:?}"), "a task's space has no decisions".into()))?;
+        check_choices("codesign", decisions, choices)?;
         let mut at = 0;
         let mut nets = Vec::with_capacity(self.tasks.len());
-        for t in &self.tasks {
-            let n = t.space.decisions().len();
+        for (t, &n) in self.tasks.iter().zip(counts) {
             nets.push(t.space.arch_from_decisions(&choices[at..at + n])?);
             at += n;
         }
