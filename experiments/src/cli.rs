@@ -8,6 +8,7 @@ use crate::hardware::{
 use crate::registry::builtin_nb201_table;
 use crate::rundir::LogMode;
 use crate::runner::{RunOptions, default_run_dir, replot, resume, run_new};
+use crate::train_cmd::{TrainOptions, format_report};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use nas_core::Registry;
@@ -71,7 +72,9 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Rewrite export/ (the front's architectures as JSON) of a run.
+    /// Rewrite export/ (the front's architectures as JSON) of a run; with
+    /// `--onnx`, also write onnx/ (one ONNX model per front member, with its
+    /// trained weights).
     Export {
         /// The run directory.
         run_dir: PathBuf,
@@ -79,6 +82,61 @@ pub enum Command {
         /// trials.rejected.jsonl.
         #[arg(long)]
         strict: bool,
+        /// Write onnx/<rank>_<arch id>.onnx per front member (the weights kept
+        /// by the search or by `hwnas train`) and onnx/manifest.json.
+        #[arg(long)]
+        onnx: bool,
+        /// With --onnx: one architecture (trial index or 16-digit arch id)
+        /// instead of the front.
+        #[arg(long, requires = "onnx")]
+        arch: Option<String>,
+        /// With --onnx: export initialised weights where none were kept (the
+        /// file's metadata says so).
+        #[arg(long, requires = "onnx", conflicts_with = "train")]
+        untrained: bool,
+        /// With --onnx: first train (`hwnas train`) the exported architectures
+        /// that have no kept weights, then export them.
+        #[arg(long, requires = "onnx")]
+        train: bool,
+        /// With --train: epochs of that training (default: 4x the search's).
+        #[arg(long, requires = "train")]
+        epochs: Option<usize>,
+        /// With --train: no progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Train chosen architectures from scratch with a longer schedule (progress
+    /// bar, a checkpoint per epoch: run the same command again to continue a
+    /// killed one). `hwnas train RUN_DIR --front|--arch ID` writes
+    /// RUN_DIR/retrained/ (weights, report.json), which `hwnas export --onnx`
+    /// then uses; `hwnas train ARCH [--config CONFIG]` trains one notation.
+    Train {
+        /// A run directory, or an architecture's notation (with --config, or
+        /// the built-in default config).
+        target: String,
+        /// Every member of the run's Pareto front.
+        #[arg(long, conflicts_with_all = ["arch", "config", "out"])]
+        front: bool,
+        /// Trial indices or 16-digit arch ids of the run (comma-separated).
+        #[arg(long, value_delimiter = ',', conflicts_with_all = ["config", "out"])]
+        arch: Vec<String>,
+        /// Epochs of the schedule (default: 4x the search's).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Train on the whole training split instead of the search's fixed
+        /// subset (`max_train_samples`); validation stays the search's.
+        #[arg(long)]
+        all_data: bool,
+        /// For ARCH: the experiment config whose `train` evaluator gives the
+        /// dataset and the schedule (default: the built-in default).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// For ARCH: the output folder (default: runs/train-<arch id>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// One report.html for several runs side by side (each run directory has its
     /// own report.html already).
@@ -297,9 +355,54 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             let s = resume(&run_dir, registry, &RunOptions { quiet, log_mode: log_mode(strict) })?;
             summary(&s);
         }
-        Command::Plot { run_dir, strict } | Command::Export { run_dir, strict } => {
+        Command::Plot { run_dir, strict } => {
             replot(&run_dir, registry, log_mode(strict))?;
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
+        }
+        Command::Export { run_dir, strict, onnx, arch, untrained, train, epochs, quiet } => {
+            replot(&run_dir, registry, log_mode(strict))?;
+            println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
+            if train {
+                let opts = TrainOptions { epochs, quiet, ..Default::default() };
+                let report = crate::train_cmd::train_missing(&run_dir, registry, arch.as_deref(), &opts)?;
+                if !report.entries.is_empty() {
+                    print!("{}", format_report(&report));
+                }
+            }
+            if onnx {
+                let opts = crate::onnx_cmd::OnnxExportOptions { arch, untrained };
+                for f in crate::onnx_cmd::export_onnx(&run_dir, registry, &opts)? {
+                    println!(
+                        "wrote {}: {} ({} parameters, {} nodes; weights {})",
+                        run_dir.join(&f.file).display(),
+                        f.arch,
+                        f.parameters,
+                        f.nodes,
+                        f.weights
+                    );
+                }
+            }
+        }
+        Command::Train { target, front, arch, epochs, all_data, config, out, quiet } => {
+            let opts = TrainOptions { epochs, all_data, quiet };
+            let as_dir = Path::new(&target);
+            let report = if config.is_none() && as_dir.join("config.toml").is_file() {
+                if !front && arch.is_empty() {
+                    bail!("say what to train in {target}: --front (every front member) or --arch ID[,ID...]");
+                }
+                let r = crate::train_cmd::train_run(as_dir, registry, &arch, &opts)?;
+                println!("wrote {}/retrained/ (weights and report.json)", as_dir.display());
+                r
+            } else {
+                if as_dir.is_dir() {
+                    bail!("{target} is not a run directory (no config.toml)");
+                }
+                if front || !arch.is_empty() {
+                    bail!("--front and --arch choose trials of a run directory, and {target} is not one");
+                }
+                crate::train_cmd::train_arch(&target, config.as_deref(), out.as_deref(), registry, &opts)?
+            };
+            print!("{}", format_report(&report));
         }
         Command::Compare { config, strategies, schedulers, seeds, budget, at, by_time, out } => {
             let (mut cfg, base) = load_config(Some(&config), registry)?;

@@ -126,6 +126,7 @@ fn execute_in(
     let evaluator = setup.evals.evaluator.as_ref();
     let outcome = match &cfg.scheduler {
         None => Search::new(&setup.space, evaluator, &problem, search_cfg)
+            .keep_weights(rd.root().join(crate::kept_weights::TRAINED_DIR))
             .observe(&writer)
             .observe(&progress)
             .resume_from(prior.iter().cloned())
@@ -140,6 +141,9 @@ fn execute_in(
         return Err(e.context("the trial log could not be written; the run is incomplete"));
     }
     write_reports(rd.root(), setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
+    // The trained weights of the front stay for export; the others go.
+    crate::kept_weights::prune_trained(rd.root(), &crate::kept_weights::front_ids(&problem, &outcome.trials))
+        .context("pruning trained/ to the front")?;
     crate::codesign_report::write_codesign_report(rd.root(), cfg, &setup.space, &outcome.trials)
         .context("writing the co-design report")?;
     crate::html_report::write_run_report(rd.root(), cfg, &setup.space, &problem, &outcome.trials, scale.as_ref())

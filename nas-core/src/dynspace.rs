@@ -214,6 +214,32 @@ impl<S: Capabilities> DynTrainable<AnyArch> for Typed<S> {
     fn build_forward(&self, arch: &AnyArch, device: &Device, seed: u64) -> Box<dyn Forward> {
         self.0.as_trainable().expect(CHECKED).build_forward(self.typed(arch), device, seed)
     }
+    fn load_forward(
+        &self,
+        arch: &AnyArch,
+        weights: Option<&std::path::Path>,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Box<dyn Forward>> {
+        self.0.as_trainable().expect(CHECKED).load_forward(self.typed(arch), weights, device, seed)
+    }
+    fn export_onnx(
+        &self,
+        arch: &AnyArch,
+        weights: Option<&std::path::Path>,
+        seed: u64,
+        info: &crate::onnx::OnnxModelInfo,
+    ) -> Result<crate::onnx::OnnxModel> {
+        self.0.as_trainable().expect(CHECKED).export_onnx(self.typed(arch), weights, seed, info)
+    }
+    fn retrain(
+        &self,
+        arch: &AnyArch,
+        job: &crate::train::RetrainJob,
+        events: &mut (dyn FnMut(crate::train::RetrainEvent) + Send),
+    ) -> Result<crate::train::RetrainOutcome> {
+        self.0.as_trainable().expect(CHECKED).retrain(self.typed(arch), job, events)
+    }
     fn zero_cost(
         &self,
         arch: &AnyArch,

@@ -122,6 +122,9 @@ pub enum NasError {
     /// A failure reported by a training or measurement backend.
     #[error("{0}")]
     Backend(String),
+    /// A network that cannot be written as ONNX.
+    #[error(transparent)]
+    Onnx(#[from] crate::onnx::OnnxError),
 }
 
 impl NasError {

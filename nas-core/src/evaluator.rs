@@ -27,12 +27,17 @@ pub struct EvalContext<'a> {
     /// The training budget in epochs a multi-fidelity scheduler asks for
     /// (`None`: the evaluator's own, full budget). See [`crate::fidelity`].
     pub fidelity: Option<u32>,
+    /// Where an evaluator that trains a network saves the trained weights (a
+    /// burn record, and the training settings beside it as `.json`); `None`:
+    /// not kept. The search driver sets it when the run keeps weights
+    /// ([`Search::keep_weights`](crate::Search::keep_weights)).
+    pub weights: Option<&'a std::path::Path>,
 }
 
 impl<'a> EvalContext<'a> {
     /// A context with a seed and no progress reporting.
     pub fn with_seed(seed: u64) -> Self {
-        EvalContext { seed, progress: None, fidelity: None }
+        EvalContext { seed, progress: None, fidelity: None, weights: None }
     }
 
     /// Reports progress if a callback is set.

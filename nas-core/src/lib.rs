@@ -43,6 +43,7 @@ pub mod hash;
 pub mod layer;
 pub mod linalg;
 pub mod metric;
+pub mod onnx;
 pub mod pareto;
 pub mod progress;
 pub mod registry;

@@ -171,6 +171,7 @@ pub struct Search<'a, S: SearchSpace> {
     observers: Vec<&'a dyn SearchObserver>,
     prior: HashMap<ArchId, Trial>,
     worker: Option<String>,
+    weights_dir: Option<std::path::PathBuf>,
 }
 
 impl<'a, S: SearchSpace> Search<'a, S> {
@@ -181,7 +182,16 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         problem: &'a Problem,
         config: SearchConfig,
     ) -> Self {
-        Search { space, evaluator, problem, config, observers: Vec::new(), prior: HashMap::new(), worker: None }
+        Search {
+            space,
+            evaluator,
+            problem,
+            config,
+            observers: Vec::new(),
+            prior: HashMap::new(),
+            worker: None,
+            weights_dir: None,
+        }
     }
 
     /// Adds an observer.
@@ -195,6 +205,14 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         for t in trials {
             self.prior.insert(t.arch_id, t);
         }
+        self
+    }
+
+    /// Keeps the trained weights of the architectures evaluated by an
+    /// evaluator that trains networks in `dir`, as `<arch id>.bpk` (a burn
+    /// record) with `<arch id>.json` (how it was trained) beside it.
+    pub fn keep_weights(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.weights_dir = Some(dir.into());
         self
     }
 
@@ -235,7 +253,8 @@ impl<'a, S: SearchSpace> Search<'a, S> {
         let progress = |message: &str, fraction: f64| {
             self.emit(&SearchEvent::EvalProgress { arch_id: id, message, fraction });
         };
-        let ctx = EvalContext { seed, progress: Some(&progress), fidelity: None };
+        let weights = self.weights_dir.as_ref().map(|d| d.join(format!("{id}.bpk")));
+        let ctx = EvalContext { seed, progress: Some(&progress), fidelity: None, weights: weights.as_deref() };
         let start = Instant::now();
         let (measured, measure_seconds) = pre;
         let result = match measured {

@@ -158,3 +158,23 @@ fn spaces_register_with_every_capability() {
     let darts = r.parse_space("darts", serde_json::json!({})).expect("parses").build(None).expect("builds");
     check_space(&darts, 6, 20, 120);
 }
+
+/// The ONNX graph of a network holds exactly its trainable parameters (the
+/// layer IR's count), for sampled architectures of every space with networks.
+#[test]
+fn onnx_graphs_hold_the_lowerings_parameters() {
+    use nas_core::onnx::OnnxModelInfo;
+    use nas_core::train::DynTrainable;
+    fn check<S: ToNetworkSpec + DynTrainable<S::Arch>>(space: &S, n: usize) {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..n {
+            let a = space.sample(&mut rng);
+            let model = space.export_onnx(&a, None, 1, &OnnxModelInfo::default()).expect("export");
+            assert_eq!(model.parameters, space.network_spec(&a).params(), "{}", a.notation());
+            assert!(model.nodes > 0 && !model.bytes.is_empty());
+        }
+    }
+    check(&Nb201Space::default(), 6);
+    check(&DartsSpace::default(), 3);
+    check(&crate::plain_cnn::PlainCnnSpace::default(), 6);
+}

@@ -118,7 +118,7 @@ impl<'a, S: SearchSpace> FidelitySearch<'a, S> {
         let progress = |message: &str, fraction: f64| {
             self.emit(&SearchEvent::EvalProgress { arch_id: id, message, fraction });
         };
-        let ctx = EvalContext { seed, progress: Some(&progress), fidelity: Some(epochs) };
+        let ctx = EvalContext { seed, progress: Some(&progress), fidelity: Some(epochs), weights: None };
         let start = Instant::now();
         let result = self.evaluator.evaluate(arch, &ctx);
         let eval_seconds = start.elapsed().as_secs_f64();

@@ -97,7 +97,7 @@ mod tests {
         let mf = MultiFidelityTable::new(m, 200, vec![(12, l)]);
         assert_eq!(mf.fidelity(), FidelitySupport::Discrete(vec![12, 200]));
         let a = ToySpace.parse("0-1-2-3").expect("arch");
-        let at = |f: Option<u32>| mf.evaluate(&a, &EvalContext { seed: 0, progress: None, fidelity: f });
+        let at = |f: Option<u32>| mf.evaluate(&a, &EvalContext { seed: 0, progress: None, fidelity: f, weights: None });
         let full = at(None).expect("full");
         assert_eq!((full[&Metric::Accuracy], full[&Metric::LatencyMs]), (90.0, 2.5));
         assert_eq!(at(Some(200)).expect("200")[&Metric::Accuracy], 90.0);

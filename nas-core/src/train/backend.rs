@@ -9,6 +9,7 @@
 use super::ImageClassifier;
 use super::trainer::{OptimizerConfig, TrainFailure, panic_message, with_threads};
 use crate::error::NasError;
+use crate::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -113,6 +114,17 @@ impl ImageClassifier for ReferenceCnn {
         let x = self.pool.forward(x);
         let [n, c, _, _] = x.dims();
         self.head.forward(x.reshape([n, c]))
+    }
+
+    fn to_onnx(&self, g: &mut OnnxGraph, images: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let mut x = images.clone();
+        for (conv, bn) in [(&self.conv1, &self.bn1), (&self.conv2, &self.bn2)] {
+            let y = g.conv2d(&x, conv)?;
+            let y = g.batch_norm(&y, bn);
+            x = g.relu(&y);
+        }
+        let pooled = g.global_avg_pool(&x);
+        Ok(g.linear(&pooled, &self.head))
     }
 }
 

@@ -7,6 +7,7 @@ use super::data::ImageDataset;
 use super::trainer::{
     Checkpoint, TrainConfig, TrainFailure, TrainProgress, continue_classifier, init_seeded, panic_message, train_until,
 };
+use super::weights::{WeightsInfo, save_weights};
 use crate::arch::{ArchId, Architecture};
 use crate::error::NasError;
 use crate::evaluator::{EvalContext, EvalError, Evaluator};
@@ -150,7 +151,22 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
                 train_until(model, &self.train, &self.val, c, ctx.seed, &device, until, &mut report)
             }
         };
-        let result = result.map(|(ckpt, r)| {
+        let result = result.and_then(|(ckpt, r)| {
+            if let Some(path) = ctx.weights {
+                let info = WeightsInfo {
+                    arch: arch.notation(),
+                    arch_id: id,
+                    seed: ctx.seed,
+                    epochs: until,
+                    dataset: self.train.name().to_string(),
+                    backend: self.backend.to_string(),
+                    training: c.clone(),
+                    val_accuracy: r.val_accuracy,
+                    val_loss: r.val_loss,
+                    hwnas_version: env!("CARGO_PKG_VERSION").to_string(),
+                };
+                save_weights(&ckpt.model, path, &info).map_err(TrainFailure::Invalid)?;
+            }
             if until < c.epochs {
                 let mut store = self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner);
                 store.push_back((id, ckpt));
@@ -158,7 +174,7 @@ impl<S: TrainableSpace> Evaluator<S::Arch> for TrainingEvaluator<S> {
                     store.pop_front();
                 }
             }
-            r
+            Ok(r)
         });
         match result {
             Ok(r) => Ok(MetricMap::from([
@@ -260,7 +276,7 @@ impl crate::registry::EvaluatorSettings for TrainSettings {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::arch::Architecture;
     use crate::error::Result;
@@ -272,7 +288,7 @@ mod tests {
 
     /// Architectures are the width of the tiny CNN.
     #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-    struct Width(usize);
+    pub(crate) struct Width(pub(crate) usize);
 
     impl Architecture for Width {
         fn notation(&self) -> String {
@@ -280,8 +296,8 @@ mod tests {
         }
     }
 
-    struct WidthSpace {
-        chw: [usize; 3],
+    pub(crate) struct WidthSpace {
+        pub(crate) chw: [usize; 3],
     }
 
     impl SearchSpace for WidthSpace {
@@ -346,7 +362,7 @@ mod tests {
         let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = calls.clone();
         let cb = move |msg: &str, f: f64| sink.lock().expect("lock").push((msg.to_string(), f));
-        let ctx = EvalContext { seed: 9, progress: Some(&cb), fidelity: None };
+        let ctx = EvalContext { seed: 9, progress: Some(&cb), fidelity: None, weights: None };
         let m = ev.evaluate(&Width(16), &ctx).expect("trains");
         assert!(m[&Metric::Accuracy] > 60.0, "{m:?}");
         assert!(m[&Metric::Loss].is_finite() && m[&Metric::EvalSeconds] > 0.0);

@@ -427,6 +427,48 @@ pub struct Checkpoint<M> {
     global_step: usize,
 }
 
+impl<M: Module> Checkpoint<M> {
+    /// Writes the checkpoint into the folder `dir` (created): `model.bpk`,
+    /// `optim.bpk` (the optimiser's state) and `steps.json`. Callers write into
+    /// a fresh folder and rename it, so a folder is complete or absent.
+    pub fn save(&self, dir: &std::path::Path) -> Result<(), NasError> {
+        std::fs::create_dir_all(dir).map_err(|e| NasError::io(dir, e))?;
+        let backend = |what: &std::path::Path, e: &dyn std::fmt::Debug| {
+            NasError::Backend(format!("cannot write {}: {e:?}", what.display()))
+        };
+        let model = dir.join("model.bpk");
+        self.model.clone().save_file(&model).map_err(|e| backend(&model, &e))?;
+        let optim = dir.join("optim.bpk");
+        self.optim.save(&optim).map_err(|e| backend(&optim, &e))?;
+        let steps = serde_json::json!({ "epochs": self.epochs, "global_step": self.global_step });
+        crate::fsutil::write_atomic(&dir.join("steps.json"), steps.to_string().as_bytes())
+    }
+
+    /// Reads a checkpoint written by [`save`](Self::save) into `model` (built
+    /// for the same architecture) and a fresh optimiser of `optimizer`, naming
+    /// the file that does not fit.
+    pub fn load(model: M, optimizer: &OptimizerConfig, dir: &std::path::Path) -> Result<Self, NasError> {
+        let steps_path = dir.join("steps.json");
+        let text = std::fs::read_to_string(&steps_path).map_err(|e| NasError::io(&steps_path, e))?;
+        let bad = |reason: String| NasError::Format { path: steps_path.clone(), line: 0, reason };
+        let steps: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let field = |name: &str| {
+            steps
+                .get(name)
+                .and_then(serde_json::Value::as_u64)
+                .map(|v| v as usize)
+                .ok_or_else(|| bad(format!("`{name}` missing or not a whole number")))
+        };
+        let (epochs, global_step) = (field("epochs")?, field("global_step")?);
+        let model = super::weights::load_weights(model, &dir.join("model.bpk"))?.train();
+        let optim_path = dir.join("optim.bpk");
+        let optim = optimizer.init().load(&optim_path).map_err(|e| {
+            NasError::Backend(format!("cannot load the optimiser state {}: {e:?}", optim_path.display()))
+        })?;
+        Ok(Checkpoint { model, optim, epochs, global_step })
+    }
+}
+
 enum Start<M> {
     Fresh(M),
     From(Checkpoint<M>),

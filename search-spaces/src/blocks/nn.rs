@@ -6,6 +6,7 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
+use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 
 /// Geometry of a square 2-D convolution.
@@ -75,6 +76,12 @@ impl ConvBn {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.bn.forward(self.conv.forward(x))
     }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let y = g.conv2d(x, &self.conv)?;
+        Ok(g.batch_norm(&y, &self.bn))
+    }
 }
 
 /// `ReLU -> Conv -> BN` (NB201 `ReLUConvBN`, DARTS preprocessing).
@@ -95,6 +102,13 @@ impl ReluConvBn {
     /// Forward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.bn.forward(self.conv.forward(relu(x)))
+    }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let r = g.relu(x);
+        let y = g.conv2d(&r, &self.conv)?;
+        Ok(g.batch_norm(&y, &self.bn))
     }
 }
 
@@ -123,6 +137,16 @@ impl FactorizedReduce {
         let shifted = x.clone().slice(s![.., .., 1.., 1..]);
         let out = Tensor::cat(vec![self.conv1.forward(x), self.conv2.forward(shifted)], 1);
         self.bn.forward(out)
+    }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let x = g.relu(x);
+        let shifted = g.crop_top_left(&x, 1);
+        let a = g.conv2d(&x, &self.conv1)?;
+        let b = g.conv2d(&shifted, &self.conv2)?;
+        let out = g.concat(&[a, b], 1);
+        Ok(g.batch_norm(&out, &self.bn))
     }
 }
 

@@ -16,6 +16,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
 
@@ -56,6 +57,18 @@ impl SepConv {
         let x = self.bn1.forward(self.pw1.forward(self.dw1.forward(relu(x))));
         self.bn2.forward(self.pw2.forward(self.dw2.forward(relu(x))))
     }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let mut y = x.clone();
+        for (dw, pw, bn) in [(&self.dw1, &self.pw1, &self.bn1), (&self.dw2, &self.pw2, &self.bn2)] {
+            let r = g.relu(&y);
+            let d = g.conv2d(&r, dw)?;
+            let p = g.conv2d(&d, pw)?;
+            y = g.batch_norm(&p, bn);
+        }
+        Ok(y)
+    }
 }
 
 /// DARTS `DilConv`: ReLU, depthwise kxk with dilation 2 (strided), pointwise 1x1, BN.
@@ -82,6 +95,14 @@ impl DilConv {
     /// Forward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.bn.forward(self.pw.forward(self.dw.forward(relu(x))))
+    }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let r = g.relu(x);
+        let d = g.conv2d(&r, &self.dw)?;
+        let p = g.conv2d(&d, &self.pw)?;
+        Ok(g.batch_norm(&p, &self.bn))
     }
 }
 
@@ -142,6 +163,18 @@ impl DartsEdgeOp {
             DartsEdgeOp::Dil(m) => m.forward(x),
         }
     }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        match self {
+            DartsEdgeOp::MaxPool(m) => g.max_pool2d(x, m),
+            DartsEdgeOp::AvgPool(m) => g.avg_pool2d(x, m),
+            DartsEdgeOp::Identity(_) => Ok(x.clone()),
+            DartsEdgeOp::Reduce(m) => m.to_onnx(g, x),
+            DartsEdgeOp::Sep(m) => m.to_onnx(g, x),
+            DartsEdgeOp::Dil(m) => m.to_onnx(g, x),
+        }
+    }
 }
 
 /// Preprocessing of a cell's first input.
@@ -199,6 +232,30 @@ impl DartsCellNet {
         }
         Tensor::cat(states.split_off(2), 1)
     }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, s0: &OnnxValue, s1: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        g.push_scope("pre0");
+        let s0 = match &self.pre0 {
+            Preprocess::Conv(m) => m.to_onnx(g, s0)?,
+            Preprocess::Reduce(m) => m.to_onnx(g, s0)?,
+        };
+        g.pop_scope();
+        g.push_scope("pre1");
+        let s1 = self.pre1.to_onnx(g, s1)?;
+        g.pop_scope();
+        let mut states = vec![s0, s1];
+        for k in 0..NUM_NODES {
+            let mut pair = Vec::with_capacity(2);
+            for e in [2 * k, 2 * k + 1] {
+                g.push_scope(format!("ops.{e}"));
+                pair.push(self.ops[e].to_onnx(g, &states[self.inputs[e]])?);
+                g.pop_scope();
+            }
+            states.push(g.add(&pair[0], &pair[1]));
+        }
+        Ok(g.concat(&states[2..], 1))
+    }
 }
 
 /// The DARTS evaluation network for one genotype.
@@ -233,6 +290,24 @@ impl ImageClassifier for DartsNetwork {
         }
         let [n, c, _, _] = s1.dims();
         self.classifier.forward(s1.mean_dim(3).mean_dim(2).reshape([n, c]))
+    }
+
+    fn to_onnx(&self, g: &mut OnnxGraph, images: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        g.push_scope("stem");
+        let s = self.stem.to_onnx(g, images)?;
+        g.pop_scope();
+        let (mut s0, mut s1) = (s.clone(), s);
+        for (i, cell) in self.cells.iter().enumerate() {
+            g.push_scope(format!("cells.{i}"));
+            let out = cell.to_onnx(g, &s0, &s1)?;
+            g.pop_scope();
+            (s0, s1) = (s1, out);
+        }
+        g.push_scope("head");
+        let pooled = g.global_avg_pool(&s1);
+        let logits = g.linear(&pooled, &self.classifier);
+        g.pop_scope();
+        Ok(logits)
     }
 }
 

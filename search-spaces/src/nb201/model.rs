@@ -15,6 +15,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
 
@@ -77,6 +78,38 @@ impl Nb201Cell {
             EdgeOp::Pool(m) => Some(m.forward(input)),
         })
     }
+
+    /// The ONNX nodes of [`forward`](Self::forward): the same DAG, a node with
+    /// only `none` inputs being zeros.
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let mut nodes: Vec<Option<OnnxValue>> = vec![Some(x.clone())];
+        for node in 1..NUM_NODES {
+            let mut terms = Vec::new();
+            for (edge, &(to, from)) in EDGES.iter().enumerate() {
+                if to != node || matches!(self.edges[edge], EdgeOp::Zero(_)) {
+                    continue;
+                }
+                let input = match &nodes[from] {
+                    Some(v) => v.clone(),
+                    None => g.zeros_like(x),
+                };
+                g.push_scope(format!("edge{edge}"));
+                let term = match &self.edges[edge] {
+                    EdgeOp::Zero(_) => unreachable!("skipped above"),
+                    EdgeOp::Skip(_) => input,
+                    EdgeOp::Conv(m) => m.to_onnx(g, &input)?,
+                    EdgeOp::Pool(m) => g.avg_pool2d(&input, m)?,
+                };
+                g.pop_scope();
+                terms.push(term);
+            }
+            nodes.push(g.sum(&terms));
+        }
+        Ok(match nodes.pop().flatten() {
+            Some(v) => v,
+            None => g.zeros_like(x),
+        })
+    }
 }
 
 /// The cell's DAG on input `x`: node `j` is the sum of `term(edge, input)` over
@@ -136,6 +169,15 @@ impl ResNetReduction {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let residual = self.shortcut_conv.forward(self.shortcut_pool.forward(x.clone()));
         residual + self.conv_b.forward(self.conv_a.forward(x))
+    }
+
+    /// The ONNX nodes of [`forward`](Self::forward).
+    pub fn to_onnx(&self, g: &mut OnnxGraph, x: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let pooled = g.avg_pool2d(x, &self.shortcut_pool)?;
+        let residual = g.conv2d(&pooled, &self.shortcut_conv)?;
+        let a = self.conv_a.to_onnx(g, x)?;
+        let b = self.conv_b.to_onnx(g, &a)?;
+        Ok(g.add(&residual, &b))
     }
 }
 
@@ -203,6 +245,31 @@ impl ImageClassifier for Nb201Network {
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
         self.classifier.forward(pooled)
+    }
+
+    fn to_onnx(&self, g: &mut OnnxGraph, images: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        g.push_scope("stem");
+        let mut x = self.stem.to_onnx(g, images)?;
+        g.pop_scope();
+        for (s, stage) in self.stages.iter().enumerate() {
+            if let Some(r) = &stage.reduction {
+                g.push_scope(format!("stages.{s}.reduction"));
+                x = r.to_onnx(g, &x)?;
+                g.pop_scope();
+            }
+            for (c, cell) in stage.cells.iter().enumerate() {
+                g.push_scope(format!("stages.{s}.cells.{c}"));
+                x = cell.to_onnx(g, &x)?;
+                g.pop_scope();
+            }
+        }
+        g.push_scope("head");
+        let x = g.batch_norm(&x, &self.last_bn);
+        let x = g.relu(&x);
+        let pooled = g.global_avg_pool(&x);
+        let logits = g.linear(&pooled, &self.classifier);
+        g.pop_scope();
+        Ok(logits)
     }
 }
 

@@ -10,6 +10,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
 use serde::{Deserialize, Serialize};
@@ -121,6 +122,22 @@ impl ImageClassifier for PlainCnnNet {
         }
         let [n, c, _, _] = x.dims();
         self.fc.forward(x.mean_dim(3).mean_dim(2).reshape([n, c]))
+    }
+
+    fn to_onnx(&self, g: &mut OnnxGraph, images: &OnnxValue) -> Result<OnnxValue, OnnxError> {
+        let mut x = images.clone();
+        for (i, ((conv, bn), &pool)) in self.convs.iter().zip(&self.bns).zip(&self.pools).enumerate() {
+            g.push_scope(format!("layer{i}"));
+            let y = g.conv2d(&x, conv)?;
+            let y = g.batch_norm(&y, bn);
+            x = g.relu(&y);
+            if pool {
+                x = g.max_pool2d(&x, &self.pool)?;
+            }
+            g.pop_scope();
+        }
+        let pooled = g.global_avg_pool(&x);
+        Ok(g.linear(&pooled, &self.fc))
     }
 }
 
