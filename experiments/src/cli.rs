@@ -360,8 +360,6 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
         }
         Command::Export { run_dir, strict, onnx, arch, untrained, train, epochs, quiet } => {
-            replot(&run_dir, registry, log_mode(strict))?;
-            println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());
             if train {
                 let opts = TrainOptions { epochs, quiet, ..Default::default() };
                 let report = crate::train_cmd::train_missing(&run_dir, registry, arch.as_deref(), &opts)?;
@@ -382,6 +380,12 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
                     );
                 }
             }
+            // Last, so that report.html links the ONNX files.
+            replot(&run_dir, registry, log_mode(strict))?;
+            println!(
+                "wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg, report.html and export/ in {}",
+                run_dir.display()
+            );
         }
         Command::Train { target, front, arch, epochs, all_data, config, out, quiet } => {
             let opts = TrainOptions { epochs, all_data, quiet };

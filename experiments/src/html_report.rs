@@ -144,12 +144,24 @@ pub fn run_data(
     let hv = scale.as_ref().map(|s| hv_curve(problem, trials, s)).unwrap_or_default();
     let mut links = vec!["pareto.json".to_string(), "pareto.svg".into(), "trials.jsonl".into(), "config.toml".into()];
     links.extend(front.iter().enumerate().map(|(r, &i)| format!("export/{r:03}_{}.json", trials[i].arch_id)));
-    for extra in ["codesign/front.json", "controller/controller.svg", "eas/lineage.svg", "differentiable/summary.json"]
-    {
+    for extra in [
+        "codesign/front.json",
+        "controller/controller.svg",
+        "eas/lineage.svg",
+        "differentiable/summary.json",
+        "retrained/report.json",
+        "onnx/manifest.json",
+    ] {
         if dir.join(extra).exists() {
             links.push(extra.into());
         }
     }
+    // The ONNX models written by `hwnas export --onnx`.
+    let manifest: Vec<crate::onnx_cmd::OnnxExported> = std::fs::read_to_string(dir.join("onnx/manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    links.extend(manifest.into_iter().map(|e| e.file).filter(|f| dir.join(f).is_file()));
     let meta = read_meta(dir).ok();
     let failed = trials.iter().filter(|t| !t.is_ok()).count();
     let summary = format!(
