@@ -50,11 +50,22 @@ pub enum Command {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        /// The trial store and study (see `StoreArgs`).
+        #[command(flatten)]
+        store: StoreArgs,
     },
-    /// Finish an interrupted run without losing or repeating finished trials.
+    /// Finish an interrupted run without losing or repeating finished trials
+    /// (a run directory, or a study in a trial store with --storage/--study).
     Resume {
-        /// The run directory.
-        run_dir: PathBuf,
+        /// The run directory (omit with --study).
+        #[arg(required_unless_present = "study")]
+        run_dir: Option<PathBuf>,
+        /// With --study: the run directory to write (default: the study's own).
+        #[arg(long, requires = "study")]
+        out: Option<PathBuf>,
+        /// The trial store and study (see `StoreArgs`).
+        #[command(flatten)]
+        store: StoreArgs,
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
@@ -82,7 +93,7 @@ pub enum Command {
         /// trials.rejected.jsonl.
         #[arg(long)]
         strict: bool,
-        /// Write onnx/<rank>_<arch id>.onnx per front member (the weights kept
+        /// Write `onnx/<rank>_<arch id>.onnx` per front member (the weights kept
         /// by the search or by `hwnas train`) and onnx/manifest.json.
         #[arg(long)]
         onnx: bool,
@@ -131,7 +142,7 @@ pub enum Command {
         /// dataset and the schedule (default: the built-in default).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// For ARCH: the output folder (default: runs/train-<arch id>).
+        /// For ARCH: the output folder (default: `runs/train-<arch id>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress output.
@@ -197,6 +208,28 @@ pub enum Command {
         #[arg(long, default_value = "runs/codesign")]
         out: PathBuf,
     },
+    /// Evaluate the trials of a study in a trial store (from this or another
+    /// machine) until its driver finishes it.
+    Worker {
+        /// The trial store and study (see `StoreArgs`).
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Trials evaluated at once.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Stop after this many trials.
+        #[arg(long)]
+        max_trials: Option<usize>,
+        /// No per-trial lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Studies in a trial store: list, export to a run directory, import one.
+    Study {
+        /// What to do.
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
     /// List spaces, strategies, evaluators, datasets, metrics and devices.
     List,
     /// Measure training throughput of the burn CPU backends.
@@ -225,6 +258,77 @@ pub enum Command {
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+    },
+}
+
+/// Where a study lives (`hwnas run`, `resume`, `worker`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StoreArgs {
+    /// Trial store: `sqlite:PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
+    /// (default: $HWNAS_STORAGE; a password may also come from
+    /// $HWNAS_STORAGE_PASSWORD or $PGPASSWORD). Without --study, the run
+    /// directory alone holds the trials.
+    #[arg(long, requires = "study")]
+    pub storage: Option<String>,
+    /// The study (created by `hwnas run`, joined by `hwnas worker`).
+    #[arg(long)]
+    pub study: Option<String>,
+    /// Seconds a claimed trial stays reserved without a heartbeat before
+    /// another worker takes it.
+    #[arg(long, default_value_t = 60.0)]
+    pub lease_seconds: f64,
+    /// The driver only hands out trials; workers evaluate them all.
+    #[arg(long)]
+    pub no_local: bool,
+}
+
+impl StoreArgs {
+    fn target(&self) -> Result<Option<crate::study_cmd::StudyTarget>> {
+        let Some(study) = &self.study else { return Ok(None) };
+        if !(self.lease_seconds.is_finite() && self.lease_seconds > 0.0) {
+            bail!("--lease-seconds must be a positive number of seconds");
+        }
+        Ok(Some(crate::study_cmd::StudyTarget {
+            store: crate::study::open_store(self.storage.as_deref())?,
+            study: study.clone(),
+            lease: std::time::Duration::from_secs_f64(self.lease_seconds),
+            local: !self.no_local,
+        }))
+    }
+}
+
+/// `hwnas study` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum StudyCommand {
+    /// The studies of a store with their trial counts.
+    List {
+        /// The store (default: $HWNAS_STORAGE).
+        #[arg(long)]
+        storage: Option<String>,
+    },
+    /// Write a study as a run directory (trials.jsonl, plots, pareto.json,
+    /// export/, report.html).
+    Export {
+        /// The store (default: $HWNAS_STORAGE).
+        #[arg(long)]
+        storage: Option<String>,
+        /// The study.
+        #[arg(long)]
+        study: String,
+        /// The run directory to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a run directory into a store as a new study.
+    Import {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The store (default: $HWNAS_STORAGE).
+        #[arg(long)]
+        storage: Option<String>,
+        /// The study name (default: the directory's name).
+        #[arg(long)]
+        study: Option<String>,
     },
 }
 
@@ -317,7 +421,7 @@ fn load_config(path: Option<&Path>, registry: &Registry) -> Result<(ExperimentCo
 /// one; tests can add components of their own).
 pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { config, seed, budget, strategy, seeds, out, quiet } => {
+        Command::Run { config, seed, budget, strategy, seeds, out, quiet, store } => {
             let (mut cfg, base) = load_config(config.as_deref(), registry)?;
             if let Some(s) = seed {
                 cfg.seed = s;
@@ -348,13 +452,47 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             }
             cfg.resolve_paths(&base.canonicalize().unwrap_or(base.clone()), registry)?;
             let dir = out.unwrap_or_else(|| default_run_dir(&cfg));
-            let s = run_new(&cfg, &dir, registry, &RunOptions { quiet, ..Default::default() })?;
+            let s = match store.target()? {
+                Some(t) => crate::study_cmd::run_in_store(&cfg, &dir, registry, &t, quiet)?,
+                None => run_new(&cfg, &dir, registry, &RunOptions { quiet, ..Default::default() })?,
+            };
             summary(&s);
         }
-        Command::Resume { run_dir, quiet, strict } => {
-            let s = resume(&run_dir, registry, &RunOptions { quiet, log_mode: log_mode(strict) })?;
+        Command::Resume { run_dir, out, store, quiet, strict } => {
+            let s = match (store.target()?, run_dir) {
+                (Some(t), None) => crate::study_cmd::resume_in_store(out.as_deref(), registry, &t, quiet)?,
+                (Some(_), Some(d)) => bail!(
+                    "give either a run directory or --study, not both (write a study's run elsewhere with --out {})",
+                    d.display()
+                ),
+                (None, Some(d)) => {
+                    resume(&d, registry, &RunOptions { quiet, log_mode: log_mode(strict), ..Default::default() })?
+                }
+                (None, None) => bail!("give the run directory to resume, or --storage URL --study NAME"),
+            };
             summary(&s);
         }
+        Command::Worker { store, threads, max_trials, quiet } => {
+            let Some(t) = store.target()? else { bail!("hwnas worker needs --study NAME (and --storage URL)") };
+            let opts = crate::study::WorkerOptions { threads, lease: t.lease, max_trials, quiet };
+            let r = crate::study::run_worker(t.store.clone(), &t.study, registry, &opts)?;
+            println!("worker done: {} trials evaluated, {} leases lost", r.finished, r.lost);
+        }
+        Command::Study { command } => match command {
+            StudyCommand::List { storage } => {
+                print!("{}", crate::study_cmd::list_studies(crate::study::open_store(storage.as_deref())?.as_ref())?)
+            }
+            StudyCommand::Export { storage, study, out } => {
+                let store = crate::study::open_store(storage.as_deref())?;
+                let n = crate::study_cmd::export_study(store.as_ref(), &study, &out, registry)?;
+                println!("wrote {} ({n} trials of study `{study}`)", out.display());
+            }
+            StudyCommand::Import { run_dir, storage, study } => {
+                let store = crate::study::open_store(storage.as_deref())?;
+                let (name, n) = crate::study_cmd::import_run(store.as_ref(), &run_dir, study.as_deref(), registry)?;
+                println!("imported {n} trials of {} as study `{name}` in {}", run_dir.display(), store.location());
+            }
+        },
         Command::Plot { run_dir, strict } => {
             replot(&run_dir, registry, log_mode(strict))?;
             println!("wrote pareto.json, pareto.svg, pareto.png, hypervolume.svg and export/ in {}", run_dir.display());

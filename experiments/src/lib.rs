@@ -47,6 +47,8 @@ pub mod rl_report;
 pub mod rundir;
 pub mod runner;
 pub mod setup;
+pub mod study;
+pub mod study_cmd;
 pub mod train_cmd;
 pub mod transfer_apply;
 pub mod zero_cost_cmd;

@@ -11,12 +11,23 @@ use nas_core::{Evaluator, FidelitySearch, Registry, Search, SearchConfig, Search
 use std::path::{Path, PathBuf};
 
 /// Options of one invocation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// No progress output.
     pub quiet: bool,
     /// How `resume` treats damaged lines of the trial log.
     pub log_mode: LogMode,
+    /// Run the study in a shared trial store (workers may join).
+    pub storage: Option<StoreRun>,
+}
+
+/// A run whose trials go through a shared trial store.
+#[derive(Clone)]
+pub struct StoreRun {
+    /// The study.
+    pub handle: crate::study::StudyHandle,
+    /// Whether this process evaluates trials too (else only workers do).
+    pub local: bool,
 }
 
 /// What a finished run reports.
@@ -123,14 +134,34 @@ fn execute_in(
     if cfg.scheduler.is_some() {
         progress = progress.in_epochs();
     }
-    let evaluator = setup.evals.evaluator.as_ref();
+    let store_eval;
+    let recorder = opts.storage.as_ref().map(|s| crate::study::StoreRecorder::new(s.handle.clone()));
+    let evaluator: &dyn Evaluator<nas_core::AnyArch> = match &opts.storage {
+        Some(s) => {
+            if cfg.scheduler.is_some() {
+                bail!("a multi-fidelity [scheduler] cannot run in a trial store yet; drop --storage or the scheduler");
+            }
+            store_eval = crate::study::StoreEvaluator::new(
+                s.handle.clone(),
+                setup.space.clone(),
+                setup.evals.evaluator.clone(),
+                s.local,
+            );
+            &store_eval
+        }
+        None => setup.evals.evaluator.as_ref(),
+    };
     let outcome = match &cfg.scheduler {
-        None => Search::new(&setup.space, evaluator, &problem, search_cfg)
-            .keep_weights(rd.root().join(crate::kept_weights::TRAINED_DIR))
-            .observe(&writer)
-            .observe(&progress)
-            .resume_from(prior.iter().cloned())
-            .run(strategy.as_mut())?,
+        None => {
+            let mut search = Search::new(&setup.space, evaluator, &problem, search_cfg)
+                .keep_weights(rd.root().join(crate::kept_weights::TRAINED_DIR))
+                .observe(&writer)
+                .observe(&progress);
+            if let Some(r) = &recorder {
+                search = search.observe(r);
+            }
+            search.resume_from(prior.iter().cloned()).run(strategy.as_mut())?
+        }
         Some(s) => FidelitySearch::new(&setup.space, evaluator, &problem, search_cfg, s.clone())
             .observe(&writer)
             .observe(&progress)
@@ -139,6 +170,12 @@ fn execute_in(
     };
     if let Some(e) = writer.take_error() {
         return Err(e.context("the trial log could not be written; the run is incomplete"));
+    }
+    if let Some(e) = recorder.as_ref().and_then(crate::study::StoreRecorder::take_error) {
+        return Err(e.context("the trial store could not be written; the study is incomplete"));
+    }
+    if let Some(s) = &opts.storage {
+        s.handle.store.set_status(s.handle.study.id, trial_store::StudyStatus::Finished)?;
     }
     write_reports(rd.root(), setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
     // The trained weights of the front stay for export; the others go.

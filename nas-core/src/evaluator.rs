@@ -93,6 +93,15 @@ pub trait Evaluator<A: Architecture>: Send + Sync {
     fn fidelity(&self) -> FidelitySupport {
         FidelitySupport::Fixed
     }
+
+    /// Called by the driver with each batch (architectures and their evaluation
+    /// seeds) before it evaluates the members in parallel, so that an evaluator
+    /// handing work to other processes publishes the whole batch at once
+    /// (default: nothing). An error stops the search.
+    fn prepare(&self, batch: &[(&A, u64)]) -> Result<(), EvalError> {
+        let _ = batch;
+        Ok(())
+    }
 }
 
 impl<A: Architecture, E: Evaluator<A> + ?Sized> Evaluator<A> for Arc<E> {
@@ -110,6 +119,9 @@ impl<A: Architecture, E: Evaluator<A> + ?Sized> Evaluator<A> for Arc<E> {
     }
     fn fidelity(&self) -> FidelitySupport {
         (**self).fidelity()
+    }
+    fn prepare(&self, batch: &[(&A, u64)]) -> Result<(), EvalError> {
+        (**self).prepare(batch)
     }
 }
 

@@ -343,6 +343,17 @@ impl<'a, S: SearchSpace> Search<'a, S> {
                     None => to_eval.push((k, *index, *arch)),
                 }
             }
+            // The whole batch first (an evaluator backed by a shared trial store
+            // publishes it for other workers), then each member.
+            if !to_eval.is_empty() {
+                let batch: Vec<(&S::Arch, u64)> =
+                    to_eval.iter().map(|(_, _, a)| (*a, derive_seed(self.config.seed, a.id().0))).collect();
+                match self.evaluator.prepare(&batch) {
+                    Ok(()) => {}
+                    Err(EvalError::Fatal(e)) => return Err(e),
+                    Err(EvalError::Failed { reason }) => return Err(NasError::Backend(reason)),
+                }
+            }
             // What the strategy measures itself (on this thread, in ask order).
             let measured: Vec<Measured> = to_eval
                 .iter()

@@ -135,7 +135,7 @@ fn a_torn_middle_line_of_the_trial_log_is_quarantined_and_its_trial_evaluated_ag
     // Read-only readers and --strict refuse, naming the line.
     let e = format!("{:#}", read_trials(&run).expect_err("damaged"));
     assert!(e.contains("trials.jsonl:5") && e.contains("hwnas plot"), "{e}");
-    let strict = RunOptions { quiet: true, log_mode: LogMode::Strict };
+    let strict = RunOptions { quiet: true, log_mode: LogMode::Strict, ..Default::default() };
     let e = format!("{:#}", resume(&run, &registry, &strict).expect_err("strict"));
     assert!(e.contains("trials.jsonl:5") && e.contains("--strict"), "{e}");
     let e = format!("{:#}", replot(&run, &registry, LogMode::Strict).expect_err("strict"));

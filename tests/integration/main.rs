@@ -18,5 +18,6 @@ mod retrain;
 mod rl;
 mod run_files;
 mod shared_numerics;
+mod study;
 mod table_search;
 mod training;

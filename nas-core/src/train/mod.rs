@@ -13,7 +13,7 @@
 //!   trains each candidate.
 //! - [`dyn_trainable`]: [`DynTrainable`], training and timing a space's networks
 //!   behind a [`DynSpace`](crate::DynSpace).
-//! - [`retrain`]: one chosen architecture trained with a long schedule,
+//! - [`retrain`](mod@retrain): one chosen architecture trained with a long schedule,
 //!   checkpointed per epoch and resumable ([`retrain()`], [`RetrainJob`]).
 //! - [`weights`]: trained weights kept on disk ([`save_weights`], [`load_weights`],
 //!   [`WeightsInfo`]).
