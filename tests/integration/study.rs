@@ -116,8 +116,9 @@ fn four_workers_finish_a_table_study_exactly_once_like_one_process() {
             assert!(start.elapsed() < Duration::from_secs(60), "{backend}: the driver did not create the study");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let workers: Vec<Child> =
-            (0..4).map(|_| spawn(&["worker", "--storage", &url, "--study", &study, "-q"])).collect();
+        let workers: Vec<Child> = (0..4)
+            .map(|_| spawn(&["worker", "--storage", &url, "--study", &study, "--lease-seconds", "2", "-q"]))
+            .collect();
         let mut victim = None;
         let mut rest = Vec::new();
         for (i, w) in workers.into_iter().enumerate() {
