@@ -73,6 +73,57 @@ fn spawn(args: &[&str]) -> Child {
     hwnas().args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("hwnas starts")
 }
 
+/// A driver that only hands out trials (`hwnas run --storage --study
+/// --no-local`), its stderr kept in a file (a pipe nobody reads could fill up
+/// and stall it) for the failure messages.
+struct Driver {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Driver {
+    fn start(cfg: &Path, url: &str, study: &str, out: &Path, lease_seconds: Option<&str>) -> Driver {
+        let log = out.with_extension("driver.log");
+        let mut cmd = hwnas();
+        cmd.arg("run").arg(cfg).args(["--storage", url, "--study", study, "--no-local", "-q", "--out"]).arg(out);
+        if let Some(l) = lease_seconds {
+            cmd.args(["--lease-seconds", l]);
+        }
+        let file = std::fs::File::create(&log).expect("driver log");
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::from(file)).spawn().expect("hwnas starts");
+        Driver { child, log }
+    }
+
+    /// What it printed on stderr so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for it to succeed; returns its stderr.
+    fn finish(mut self, what: &str) -> String {
+        let status = self.child.wait().expect("waits");
+        assert!(status.success(), "{what} failed:\n{}", self.log());
+        self.log()
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+/// Waits (at most a minute) for the driver to create `study`.
+fn wait_for_study(store: &dyn trial_store::TrialStore, study: &str, driver: &Driver) -> trial_store::Study {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = store.study(study).expect("query") {
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the driver did not create the study:\n{}", driver.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn wait_ok(child: Child, what: &str) -> String {
     let out = child.wait_with_output().expect("waits");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -97,25 +148,11 @@ fn four_workers_finish_a_table_study_exactly_once_like_one_process() {
     for (backend, url) in stores(tmp.path()) {
         let study = unique("table");
         let out = tmp.path().join(format!("study-{backend}"));
-        let driver = spawn(&[
-            "run",
-            cfg.to_str().expect("utf-8"),
-            "--storage",
-            &url,
-            "--study",
-            &study,
-            "--no-local",
-            "--out",
-            out.to_str().expect("utf-8"),
-            "-q",
-        ]);
+        let driver = Driver::start(&cfg, &url, &study, &out, None);
         // Workers join once the study exists.
         let store = open_store(&url);
+        let s = wait_for_study(store.as_ref(), &study, &driver);
         let start = Instant::now();
-        while store.study(&study).expect("query").is_none() {
-            assert!(start.elapsed() < Duration::from_secs(60), "{backend}: the driver did not create the study");
-            std::thread::sleep(Duration::from_millis(20));
-        }
         let workers: Vec<Child> = (0..4)
             .map(|_| spawn(&["worker", "--storage", &url, "--study", &study, "--lease-seconds", "2", "-q"]))
             .collect();
@@ -126,13 +163,13 @@ fn four_workers_finish_a_table_study_exactly_once_like_one_process() {
         }
         // One worker dies with SIGKILL part-way.
         let mut victim = victim.expect("a worker");
-        while store.counts(store.study(&study).expect("q").expect("s").id).expect("counts").told < 200 {
-            assert!(start.elapsed() < Duration::from_secs(300), "{backend}: no progress");
+        while store.counts(s.id).expect("counts").told < 200 {
+            assert!(start.elapsed() < Duration::from_secs(300), "{backend}: no progress\n{}", driver.log());
             std::thread::sleep(Duration::from_millis(5));
         }
         victim.kill().expect("SIGKILL");
         victim.wait().expect("reaped");
-        let err = wait_ok(driver, &format!("{backend} driver"));
+        let err = driver.finish(&format!("{backend} driver"));
         for w in rest {
             wait_ok(w, &format!("{backend} worker"));
         }
@@ -196,29 +233,10 @@ fn a_worker_killed_mid_trial_has_its_trial_evaluated_again_and_completed_once() 
     let (backend, url) = stores(tmp.path()).into_iter().next().expect("sqlite");
     let study = unique("killed");
     let out = tmp.path().join("study");
-    let driver = spawn(&[
-        "run",
-        cfg.to_str().expect("utf-8"),
-        "--storage",
-        &url,
-        "--study",
-        &study,
-        "--no-local",
-        "--lease-seconds",
-        "1.5",
-        "--out",
-        out.to_str().expect("utf-8"),
-        "-q",
-    ]);
+    let driver = Driver::start(&cfg, &url, &study, &out, Some("1.5"));
     let store = open_store(&url);
+    let s = wait_for_study(store.as_ref(), &study, &driver);
     let start = Instant::now();
-    let s = loop {
-        if let Some(s) = store.study(&study).expect("q") {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "no study");
-        std::thread::sleep(Duration::from_millis(20));
-    };
     let mut victim = spawn(&["worker", "--storage", &url, "--study", &study, "--lease-seconds", "1.5", "-q"]);
     // Kill it while it holds a claim (mid-training).
     let victim_tag = format!(":{}/", victim.id());
@@ -233,7 +251,7 @@ fn a_worker_killed_mid_trial_has_its_trial_evaluated_again_and_completed_once() 
     victim.kill().expect("SIGKILL");
     victim.wait().expect("reaped");
     let survivor = spawn(&["worker", "--storage", &url, "--study", &study, "--lease-seconds", "1.5", "-q"]);
-    wait_ok(driver, "driver");
+    driver.finish("driver");
     wait_ok(survivor, "worker");
     assert_eq!(essence(&trials(&out)), want, "{backend}: trials differ from the single-process run");
     let c = store.counts(s.id).expect("counts");
@@ -253,38 +271,25 @@ fn a_killed_driver_resumes_from_the_store_without_losing_or_repeating_trials() {
         let out = tmp.path().join(format!("driver-{backend}"));
         // The driver only hands out trials and one worker stops after 150, so
         // the driver is certainly mid-study when it is killed.
-        let mut driver = spawn(&[
-            "run",
-            cfg.to_str().expect("utf-8"),
-            "--storage",
-            &url,
-            "--study",
-            &study,
-            "--no-local",
-            "--lease-seconds",
-            "1",
-            "--out",
-            out.to_str().expect("utf-8"),
-            "-q",
-        ]);
+        let mut driver = Driver::start(&cfg, &url, &study, &out, Some("1"));
         let store = open_store(&url);
+        let s = wait_for_study(store.as_ref(), &study, &driver);
         let start = Instant::now();
-        while store.study(&study).expect("q").is_none() {
-            assert!(start.elapsed() < Duration::from_secs(60), "{backend}: no study");
-            std::thread::sleep(Duration::from_millis(10));
-        }
         wait_ok(spawn(&["worker", "--storage", &url, "--study", &study, "--max-trials", "150", "-q"]), "worker");
         loop {
-            let s = store.study(&study).expect("q").expect("s");
-            if store.counts(s.id).expect("counts").told >= 100 {
+            let c = store.counts(s.id).expect("counts");
+            if c.told >= 100 {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(120), "{backend}: no progress");
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "{backend}: the driver told only {} trials of 150 evaluated ({c:?})\n{}",
+                c.told,
+                driver.log()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
-        driver.kill().expect("SIGKILL");
-        driver.wait().expect("reaped");
-        let s = store.study(&study).expect("q").expect("s");
+        driver.kill();
         let before = store.counts(s.id).expect("counts").told;
         assert!(before < 400, "{backend}: killed before the end");
         let printed = ok(hwnas().args(["resume", "--storage", &url, "--study", &study, "--lease-seconds", "1", "-q"]));

@@ -227,6 +227,23 @@ pub struct Counts {
     pub told: usize,
 }
 
+impl Counts {
+    /// Adds one row of the per-state count query: `n` trials in `state`,
+    /// `retries` claims beyond their first, `told` of them told.
+    pub(crate) fn add_row(&mut self, state: &str, n: i64, retries: i64, told: i64) {
+        let n = n as usize;
+        match state {
+            "pending" => self.pending = n,
+            "running" => self.running = n,
+            "complete" => self.complete = n,
+            "failed" => self.failed = n,
+            _ => {}
+        }
+        self.retries += retries as usize;
+        self.told += told as usize;
+    }
+}
+
 /// A trial store (see the crate docs). Every method retries a lost
 /// connection with backoff (printing why, password redacted) before it gives
 /// up with [`StoreError::Unreachable`].

@@ -308,17 +308,7 @@ impl TrialStore for PostgresStore {
         })?;
         let mut counts = Counts::default();
         for r in rows {
-            let state: String = r.get(0);
-            let n = r.get::<_, i64>(1) as usize;
-            match state.as_str() {
-                "pending" => counts.pending = n,
-                "running" => counts.running = n,
-                "complete" => counts.complete = n,
-                "failed" => counts.failed = n,
-                _ => {}
-            }
-            counts.retries += r.get::<_, i64>(2) as usize;
-            counts.told += r.get::<_, i64>(3) as usize;
+            counts.add_row(r.get::<_, &str>(0), r.get(1), r.get(2), r.get(3));
         }
         Ok(counts)
     }

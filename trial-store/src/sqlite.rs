@@ -287,16 +287,7 @@ impl TrialStore for SqliteStore {
             })?;
             for row in rows {
                 let (state, n, retries, told) = row?;
-                let n = n as usize;
-                match state.as_str() {
-                    "pending" => counts.pending = n,
-                    "running" => counts.running = n,
-                    "complete" => counts.complete = n,
-                    "failed" => counts.failed = n,
-                    _ => {}
-                }
-                counts.retries += retries.unwrap_or(0) as usize;
-                counts.told += told as usize;
+                counts.add_row(&state, n, retries.unwrap_or(0), told);
             }
             Ok(counts)
         })
