@@ -288,8 +288,10 @@ impl StoreArgs {
         if !(self.lease_seconds.is_finite() && self.lease_seconds > 0.0) {
             bail!("--lease-seconds must be a positive number of seconds");
         }
+        let store = crate::study::open_store(self.storage.as_deref())?;
+        crate::study::require_shared(store.as_ref(), "--study")?;
         Ok(Some(crate::study_cmd::StudyTarget {
-            store: crate::study::open_store(self.storage.as_deref())?,
+            store,
             study: study.clone(),
             lease: std::time::Duration::from_secs_f64(self.lease_seconds),
             local: !self.no_local,
@@ -302,14 +304,16 @@ impl StoreArgs {
 pub enum StudyCommand {
     /// The studies of a store with their trial counts.
     List {
-        /// The store (default: $HWNAS_STORAGE).
+        /// The store (default: $HWNAS_STORAGE): sqlite:PATH, postgres://…, or
+        /// jsonl:RUN_DIR (a run directory, read as a one-study store).
         #[arg(long)]
         storage: Option<String>,
     },
     /// Write a study as a run directory (trials.jsonl, plots, pareto.json,
     /// export/, report.html).
     Export {
-        /// The store (default: $HWNAS_STORAGE).
+        /// The store (default: $HWNAS_STORAGE): sqlite:PATH, postgres://…, or
+        /// jsonl:RUN_DIR (a run directory, read as a one-study store).
         #[arg(long)]
         storage: Option<String>,
         /// The study.
@@ -323,7 +327,8 @@ pub enum StudyCommand {
     Import {
         /// The run directory.
         run_dir: PathBuf,
-        /// The store (default: $HWNAS_STORAGE).
+        /// The store (default: $HWNAS_STORAGE): sqlite:PATH, postgres://…, or
+        /// jsonl:RUN_DIR (a run directory, read as a one-study store).
         #[arg(long)]
         storage: Option<String>,
         /// The study name (default: the directory's name).

@@ -9,7 +9,8 @@
 //! - [`progress`]: the one progress display of every long command.
 //! - [`runner`]: run / resume / re-plot a run directory.
 //! - [`rundir`]: the run directory layout, the trial log, atomic writes.
-//! - [`observers`]: trial log writer and progress display (search events).
+//! - [`rundir_store`]: the run directory as a trial store (the JSONL backend).
+//! - [`observers`]: the progress display (search events).
 //! - [`hv`]: hypervolume ratios and curves of runs.
 //! - [`report`]: `pareto.json`, plots and `export/`.
 //! - [`plot`]: plotters drawings.
@@ -45,6 +46,7 @@ pub mod registry;
 pub mod report;
 pub mod rl_report;
 pub mod rundir;
+pub mod rundir_store;
 pub mod runner;
 pub mod setup;
 pub mod study;

@@ -1,39 +1,9 @@
-//! Observers of search events: the trial log writer and the progress display.
+//! Observers of search events: the progress display (told trials are
+//! recorded by [`crate::study::StoreRecorder`] into the run directory's store).
 
 use crate::hv::{HvScale, feasible_points};
 use crate::progress::ProgressDisplay;
-use crate::rundir::RunDir;
 use nas_core::{Problem, SearchEvent, SearchObserver};
-use std::sync::Mutex;
-
-/// Appends each newly finished trial to `trials.jsonl` (replayed ones are already there).
-pub struct TrialLogWriter<'a> {
-    dir: &'a RunDir,
-    error: Mutex<Option<anyhow::Error>>,
-}
-
-impl<'a> TrialLogWriter<'a> {
-    /// Writes into `dir`.
-    pub fn new(dir: &'a RunDir) -> Self {
-        TrialLogWriter { dir, error: Mutex::new(None) }
-    }
-
-    /// The first write error, if any (the run must not be reported as complete).
-    pub fn take_error(&self) -> Option<anyhow::Error> {
-        self.error.lock().ok().and_then(|mut e| e.take())
-    }
-}
-
-impl SearchObserver for TrialLogWriter<'_> {
-    fn on_event(&self, event: &SearchEvent<'_>) {
-        if let SearchEvent::TrialFinished { trial, replayed: false, .. } = event
-            && let Err(e) = self.dir.append(trial)
-            && let Ok(mut slot) = self.error.lock()
-        {
-            slot.get_or_insert(e);
-        }
-    }
-}
 
 /// Shows search progress with the CLI's [`ProgressDisplay`]: the bar's message
 /// carries the front size and hypervolume; without a terminal, one line per

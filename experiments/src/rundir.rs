@@ -52,6 +52,10 @@ pub struct RunMeta {
     /// The machine that started the run (`latency_lut::DeviceFingerprint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<serde_json::Value>,
+    /// The study name when the run directory was made as a study of a trial
+    /// store (`hwnas study export`, the JSONL store); else the directory's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
 }
 
 impl RunMeta {
@@ -71,6 +75,7 @@ impl RunMeta {
             finished_unix: None,
             git_commit: option_env!("HWNAS_GIT_COMMIT").filter(|c| !c.is_empty()).map(String::from),
             device: serde_json::to_value(device).ok(),
+            study: None,
         }
     }
 }
@@ -143,8 +148,13 @@ impl RunDir {
 
     /// Writes `run.json`.
     pub fn write_meta(&self, meta: &RunMeta) -> Result<()> {
-        Ok(write_atomic(&self.root.join("run.json"), serde_json::to_string_pretty(meta)?.as_bytes())?)
+        write_meta(&self.root, meta)
     }
+}
+
+/// Writes `run.json` of the run directory `root` (atomically).
+pub fn write_meta(root: &Path, meta: &RunMeta) -> Result<()> {
+    Ok(write_atomic(&root.join("run.json"), serde_json::to_string_pretty(meta)?.as_bytes())?)
 }
 
 /// Reads `run.json`.

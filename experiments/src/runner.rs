@@ -2,9 +2,10 @@
 
 use crate::config::ExperimentConfig;
 use crate::hv::HvScale;
-use crate::observers::{Progress, TrialLogWriter};
+use crate::observers::Progress;
 use crate::report::write_reports;
 use crate::rundir::{LogMode, RunDir, RunMeta, read_meta, recover_trials, unix_now};
+use crate::rundir_store::RunDirStore;
 use crate::setup::{Build, Setup};
 use anyhow::{Context, Result, bail};
 use nas_core::{Evaluator, FidelitySearch, Registry, Search, SearchConfig, SearchSpace, Trial};
@@ -127,9 +128,18 @@ fn execute_in(
         s.check_support(&setup.evals.evaluator.fidelity(), &setup.evals.evaluator.name())
             .context("the [scheduler] section")?;
     }
-    let rd = &open()?;
+    // Told trials go to the run directory through its trial store (the JSONL
+    // backend); with --storage, to the shared store as well.
+    let local_log = std::sync::Arc::new(RunDirStore::over(open()?));
+    let root = local_log.root().to_path_buf();
+    let local_study =
+        local_log.this_study()?.ok_or_else(|| anyhow::anyhow!("{} lost its config.toml", root.display()))?;
+    let writer = crate::study::StoreRecorder::new(crate::study::StudyHandle {
+        store: local_log.clone(),
+        study: local_study,
+        lease: std::time::Duration::from_secs(60),
+    });
     let search_cfg = SearchConfig { budget: cfg.budget, batch_size: cfg.batch_size, seed: cfg.seed, max_idle_asks: 50 };
-    let writer = TrialLogWriter::new(rd);
     let mut progress = Progress::new(cfg.budget, problem.clone(), scale.clone(), opts.quiet);
     if cfg.scheduler.is_some() {
         progress = progress.in_epochs();
@@ -154,7 +164,7 @@ fn execute_in(
     let outcome = match &cfg.scheduler {
         None => {
             let mut search = Search::new(&setup.space, evaluator, &problem, search_cfg)
-                .keep_weights(rd.root().join(crate::kept_weights::TRAINED_DIR))
+                .keep_weights(root.join(crate::kept_weights::TRAINED_DIR))
                 .observe(&writer)
                 .observe(&progress);
             if let Some(r) = &recorder {
@@ -177,28 +187,28 @@ fn execute_in(
     if let Some(s) = &opts.storage {
         s.handle.store.set_status(s.handle.study.id, trial_store::StudyStatus::Finished)?;
     }
-    write_reports(rd.root(), setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
+    write_reports(&root, setup.space.name(), &problem, &outcome.trials, scale.as_ref(), cfg.output.png)?;
     // The trained weights of the front stay for export; the others go.
-    crate::kept_weights::prune_trained(rd.root(), &crate::kept_weights::front_ids(&problem, &outcome.trials))
+    crate::kept_weights::prune_trained(&root, &crate::kept_weights::front_ids(&problem, &outcome.trials))
         .context("pruning trained/ to the front")?;
-    crate::codesign_report::write_codesign_report(rd.root(), cfg, &setup.space, &outcome.trials)
+    crate::codesign_report::write_codesign_report(&root, cfg, &setup.space, &outcome.trials)
         .context("writing the co-design report")?;
-    crate::html_report::write_run_report(rd.root(), cfg, &setup.space, &problem, &outcome.trials, scale.as_ref())
+    crate::html_report::write_run_report(&root, cfg, &setup.space, &problem, &outcome.trials, scale.as_ref())
         .context("writing report.html")?;
     meta.status = "finished".into();
     meta.trials = outcome.trials.len();
     meta.stop_reason = Some(format!("{:?}", outcome.reason).to_lowercase());
     meta.finished_unix = Some(unix_now());
-    rd.write_meta(&meta)?;
+    crate::rundir::write_meta(&root, &meta)?;
     if cfg.output.verify {
         // `[output] verify = true`: re-measure the front the table or model chose.
-        crate::hardware::verify_front_of(rd.root(), cfg, &setup, &outcome.trials, opts.quiet)?;
+        crate::hardware::verify_front_of(&root, cfg, &setup, &outcome.trials, opts.quiet)?;
     }
     let pts: Vec<Vec<f64>> =
         crate::hv::feasible_points(&problem, &outcome.trials).into_iter().map(|(_, v)| v).collect();
     let hv_scale = scale.clone().or_else(|| HvScale::from_points(&pts));
     Ok(RunSummary {
-        dir: rd.root().to_path_buf(),
+        dir: root.clone(),
         hypervolume: hv_scale.as_ref().map(|s| s.value(&pts)),
         is_ratio: scale.is_some(),
         trials: outcome.trials,

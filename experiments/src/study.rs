@@ -49,9 +49,30 @@ pub fn open_store(url: Option<&str>) -> Result<Arc<dyn TrialStore>> {
             anyhow!("give the trial store with --storage URL (or the {STORAGE_ENV} environment variable)")
         })?,
     };
+    if let Some(dir) = text.trim().strip_prefix(JSONL_PREFIX) {
+        if dir.is_empty() {
+            bail!("storage URL `{text}`: no run directory: write jsonl:RUN_DIR");
+        }
+        return Ok(Arc::new(crate::rundir_store::RunDirStore::open(std::path::Path::new(dir))));
+    }
     let parsed = trial_store::StorageUrl::parse(&text)?;
     let store = trial_store::open(&parsed, trial_store::RetryPolicy::from_env())?;
     Ok(store)
+}
+
+/// The URL prefix of the run-directory store (`jsonl:RUN_DIR`).
+pub const JSONL_PREFIX: &str = "jsonl:";
+
+/// Refuses the one-process JSONL store where other processes must take part.
+pub fn require_shared(store: &dyn TrialStore, what: &str) -> Result<()> {
+    if store.backend() == "jsonl" {
+        bail!(
+            "{what} needs a store other processes can reach; {} is a run directory, which serves one process \
+             (`hwnas run` / `hwnas resume RUN_DIR` write it): give --storage sqlite:PATH or postgres://USER@HOST/DB",
+            store.location()
+        );
+    }
+    Ok(())
 }
 
 fn to_result(o: Outcome) -> Result<MetricMap, EvalError> {

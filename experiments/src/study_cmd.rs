@@ -4,7 +4,8 @@
 //! `study export` rebuilds it from the store alone.
 
 use crate::config::ExperimentConfig;
-use crate::rundir::{RunDir, RunMeta, read_meta, recover_trials, unix_now, write_atomic};
+use crate::rundir::{RunDir, RunMeta, read_meta, unix_now, write_atomic};
+use crate::rundir_store::RunDirStore;
 use crate::runner::{RunOptions, RunSummary, StoreRun, default_run_dir, replot};
 use crate::study::{StudyHandle, study_trials, worker_name};
 use anyhow::{Context, Result, anyhow, bail};
@@ -12,7 +13,7 @@ use nas_core::Registry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use trial_store::{NewStudy, StudyStatus, TrialStore};
+use trial_store::{NewStudy, Study, StudyStatus, TrialStore};
 
 /// Where a study runs and how this process takes part.
 #[derive(Clone)]
@@ -48,6 +49,12 @@ pub fn run_in_store(
     quiet: bool,
 ) -> Result<RunSummary> {
     trial_store::validate_study_name(&target.study)?;
+    if cfg.scheduler.is_some() {
+        bail!(
+            "a multi-fidelity [scheduler] cannot run as a study in a trial store yet (workers evaluate whole \
+             trials); drop --storage/--study to run it in one process, or remove the [scheduler] section"
+        );
+    }
     if target.store.study(&target.study)?.is_some() {
         bail!(
             "study `{}` exists already in {}; continue it with `hwnas resume --storage URL --study {}` or choose another name",
@@ -131,58 +138,57 @@ fn write_run_dir(dir: &Path, cfg: &ExperimentConfig, trials: &[nas_core::Trial],
     Ok(())
 }
 
+/// Copies `study` of `from` (config, seed, provenance, told trials, status)
+/// into `to` as a new study called `name`; returns how many trials it copied.
+pub fn copy_study(from: &dyn TrialStore, study: &Study, to: &dyn TrialStore, name: &str) -> Result<usize> {
+    let trials = from.trials(study.id)?;
+    let copy = to.create_study(&NewStudy {
+        name: name.to_string(),
+        config: study.config.clone(),
+        seed: study.seed,
+        provenance: study.provenance.clone(),
+    })?;
+    for t in &trials {
+        to.record(copy.id, t)?;
+    }
+    if study.status == StudyStatus::Finished {
+        to.set_status(copy.id, StudyStatus::Finished)?;
+    }
+    Ok(trials.len())
+}
+
 /// `hwnas study export`: the run directory of a study from the store alone
-/// (config, trials in index order, plots, pareto.json, export/, report.html).
+/// (config, trials in index order, plots, pareto.json, export/, report.html),
+/// written through the run directory's own store.
 pub fn export_study(store: &dyn TrialStore, name: &str, out: &Path, registry: &Registry) -> Result<usize> {
     let study = store.study(name)?.ok_or_else(|| anyhow!("no study `{name}` in {}", store.location()))?;
     if RunDir::trials_path(out).exists() {
         bail!("{} already holds a run (trials.jsonl exists); choose another --out", out.display());
     }
-    let cfg = ExperimentConfig::from_toml_with(&study.config, &format!("study `{name}`"), registry)?;
-    let trials = store.trials(study.id)?;
-    if trials.is_empty() {
+    ExperimentConfig::from_toml_with(&study.config, &format!("study `{name}`"), registry)?;
+    if store.counts(study.id)?.told == 0 {
         bail!("study `{name}` has no recorded trials yet");
     }
-    let status = if study.status == StudyStatus::Finished { "finished" } else { "running" };
-    write_run_dir(out, &cfg, &trials, status)?;
+    let n = copy_study(store, &study, &RunDirStore::open(out), name)?;
     replot(out, registry, crate::rundir::LogMode::Strict)?;
-    Ok(trials.len())
+    Ok(n)
 }
 
 /// `hwnas study import RUN_DIR`: a run directory's config and trials as a new
-/// study (named `name`, else after the directory).
+/// study (named `name`, else after the directory), read through the run
+/// directory's own store.
 pub fn import_run(
     store: &dyn TrialStore,
     dir: &Path,
     name: Option<&str>,
     registry: &Registry,
 ) -> Result<(String, usize)> {
-    let cfg = crate::runner::run_config(dir, registry)?;
-    let trials = recover_trials(dir, crate::rundir::LogMode::Strict)?.trials;
-    let default_name: String = dir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| cfg.name.clone())
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
-        .take(64)
-        .collect();
-    let name = name.map(str::to_string).unwrap_or(default_name);
-    let study = store.create_study(&NewStudy {
-        name: name.clone(),
-        config: cfg.to_toml(),
-        seed: cfg.seed,
-        provenance: provenance(dir),
-    })?;
-    for t in &trials {
-        store.record(study.id, t)?;
-    }
-    let finished = read_meta(dir).map(|m| m.status == "finished").unwrap_or(false);
-    if finished {
-        store.set_status(study.id, StudyStatus::Finished)?;
-    }
-    Ok((name, trials.len()))
+    crate::runner::run_config(dir, registry)?;
+    let source = RunDirStore::open(dir);
+    let study = source.this_study()?.ok_or_else(|| anyhow!("{} is not a run directory", dir.display()))?;
+    let name = name.map(str::to_string).unwrap_or_else(|| study.name.clone());
+    let n = copy_study(&source, &study, store, &name)?;
+    Ok((name, n))
 }
 
 /// `hwnas study list`: one line per study.

@@ -369,3 +369,154 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A TCP proxy in front of the PostgreSQL server that can take the database
+/// away: it cuts every open connection and refuses new ones until restored.
+struct Outage {
+    port: u16,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Outage {
+    fn proxy_to(upstream: (String, u16)) -> Outage {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let outage = Outage { port, down: Default::default(), open: Default::default() };
+        let (down, open) = (outage.down.clone(), outage.open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if down.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)) else { continue };
+                // Small query messages must not wait for Nagle's algorithm.
+                let _ = (client.set_nodelay(true), server.set_nodelay(true));
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    })
+                };
+                if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
+                    open.lock().expect("lock").extend([c2, s2]);
+                    let (c3, s3) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                    pipe(client, server);
+                    pipe(s3, c3);
+                }
+            }
+        });
+        outage
+    }
+
+    /// Cuts every connection and refuses new ones for `d`.
+    fn for_a_while(&self, d: Duration) {
+        use std::sync::atomic::Ordering;
+        self.down.store(true, Ordering::SeqCst);
+        for s in self.open.lock().expect("lock").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        std::thread::sleep(d);
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_database_that_goes_away_for_a_while_is_waited_for_and_nothing_is_lost() {
+    let Ok(url) = std::env::var("HWNAS_TEST_POSTGRES") else {
+        assert!(std::env::var_os("HWNAS_REQUIRE_POSTGRES").is_none(), "HWNAS_REQUIRE_POSTGRES without a server");
+        return;
+    };
+    let Ok(trial_store::StorageUrl::Postgres { host, port, .. }) = trial_store::StorageUrl::parse(&url) else {
+        panic!("HWNAS_TEST_POSTGRES is not a postgres:// URL")
+    };
+    let outage = Outage::proxy_to((host.clone(), port));
+    let via_proxy = url.replacen(&format!("@{host}:{port}/"), &format!("@127.0.0.1:{}/", outage.port), 1);
+    assert_ne!(via_proxy, url, "the URL names host and port");
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = table_config(tmp.path(), 600);
+    let reference = tmp.path().join("reference");
+    ok(hwnas().arg("run").arg(&cfg).arg("--out").arg(&reference).arg("-q"));
+    let want = essence(&trials(&reference));
+
+    let study = unique("outage");
+    let out = tmp.path().join("study");
+    let driver = Driver::start(&cfg, &via_proxy, &study, &out, Some("2"));
+    let store = open_store(&url);
+    let s = wait_for_study(store.as_ref(), &study, &driver);
+    // One worker stops after 200 trials, so the study is certainly unfinished
+    // when the database goes away; a second one joins while it is away.
+    wait_ok(spawn(&["worker", "--storage", &via_proxy, "--study", &study, "--max-trials", "200", "-q"]), "worker");
+    let told = store.counts(s.id).expect("counts").told;
+    assert!(told < 600, "the study is unfinished: {told}");
+    let late = spawn(&["worker", "--storage", &via_proxy, "--study", &study, "--lease-seconds", "2", "-q"]);
+    outage.for_a_while(Duration::from_secs(4));
+    let late = wait_ok(late, "the worker that met the outage");
+    let err = driver.finish("the driver that met the outage");
+    assert_eq!(essence(&trials(&out)), want, "trials differ from the single-process run");
+    let c = store.counts(s.id).expect("counts");
+    assert_eq!((c.told, c.complete, c.pending, c.running), (600, 600, 0, 0), "{c:?}");
+    // Both said what happened, without the password.
+    let both = format!("{err}\n{late}");
+    assert!(both.contains("unreachable") && both.contains("retrying"), "{both}");
+    assert!(both.contains("reachable again"), "{both}");
+    if let Ok(trial_store::StorageUrl::Postgres { password: Some(pw), .. }) = trial_store::StorageUrl::parse(&url) {
+        assert!(!both.contains(&pw), "the password is printed");
+    }
+}
+
+#[test]
+fn a_run_directory_is_a_one_process_store_that_imports_into_and_exports_from_the_shared_ones() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = table_config(tmp.path(), 60);
+    let run = tmp.path().join("plain-run");
+    ok(hwnas().arg("run").arg(&cfg).arg("--out").arg(&run).arg("-q"));
+    let want = essence(&trials(&run));
+    let jsonl = format!("jsonl:{}", run.display());
+    // The run directory read as a store: one finished study named after it.
+    let listed = ok(hwnas().args(["study", "list", "--storage", &jsonl]));
+    assert!(listed.contains("plain-run") && listed.contains("finished") && listed.contains(" 60 "), "{listed}");
+    // It serves one process: workers and drivers are sent to the shared stores.
+    let err = fails(hwnas().args(["worker", "--storage", &jsonl, "--study", "plain-run"]));
+    assert!(err.contains("serves one process") && err.contains("sqlite:"), "{err}");
+    let err = fails(hwnas().args(["run", cfg.to_str().expect("utf-8"), "--storage", &jsonl, "--study", "x"]));
+    assert!(err.contains("serves one process"), "{err}");
+
+    for (backend, url) in stores(tmp.path()) {
+        // Import into the shared store, export back: the same trials.
+        let name = unique("imported");
+        let printed = ok(hwnas().args(["study", "import"]).arg(&run).args(["--storage", &url, "--study", &name]));
+        assert!(printed.contains("imported 60 trials"), "{printed}");
+        let store = open_store(&url);
+        let s = store.study(&name).expect("q").expect("imported");
+        assert_eq!(s.status, trial_store::StudyStatus::Finished);
+        assert_eq!(essence(&store.trials(s.id).expect("trials")), want, "{backend}: imported trials");
+        let err = fails(hwnas().args(["study", "import"]).arg(&run).args(["--storage", &url, "--study", &name]));
+        assert!(err.contains("exists already"), "{backend}: {err}");
+        let back = tmp.path().join(format!("back-{backend}"));
+        ok(hwnas().args(["study", "export", "--storage", &url, "--study", &name, "--out"]).arg(&back));
+        assert_eq!(essence(&trials(&back)), want, "{backend}: exported trials");
+        let listed = ok(hwnas().args(["study", "list", "--storage"]).arg(format!("jsonl:{}", back.display())));
+        assert!(listed.contains(&name), "the exported run keeps the study's name: {listed}");
+        // The exported run directory is a plain run: it re-plots as one.
+        ok(hwnas().arg("plot").arg(&back));
+        assert!(back.join("pareto.json").is_file() && back.join("report.html").is_file());
+    }
+}
+
+#[test]
+fn a_multi_fidelity_config_is_refused_by_a_study_naming_the_scheduler() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite:{}", tmp.path().join("s.db").display());
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/../experiments/configs/nb201-multifidelity.toml");
+    let out = tmp.path().join("r");
+    let err = fails(hwnas().args(["run", cfg, "--storage", &url, "--study", "mf", "--out"]).arg(&out));
+    assert!(err.contains("[scheduler]") && err.contains("--storage"), "{err}");
+    assert!(!out.exists(), "nothing is left behind");
+    let listed = ok(hwnas().args(["study", "list", "--storage", &url]));
+    assert!(!listed.contains("mf "), "no study is created: {listed}");
+}

@@ -17,8 +17,10 @@
 //! machines; claims with `FOR UPDATE SKIP LOCKED`). Both keep a schema
 //! version and migrate older databases; every query binds its parameters.
 //! The run directory's `trials.jsonl` is the third backend, for one process
-//! (in the `experiments` crate, beside the run directory code).
+//! (`RunDirStore`, in the `experiments` crate beside the run directory code).
+//! [`contract::check`] is the behaviour every backend must show.
 
+pub mod contract;
 pub mod error;
 pub mod postgres;
 mod retry;
@@ -248,7 +250,7 @@ impl Counts {
 /// connection with backoff (printing why, password redacted) before it gives
 /// up with [`StoreError::Unreachable`].
 pub trait TrialStore: Send + Sync {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `jsonl`.
     fn backend(&self) -> &'static str;
     /// Where it is, password redacted.
     fn location(&self) -> String;

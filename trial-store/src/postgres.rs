@@ -110,9 +110,11 @@ impl PostgresStore {
         let steps = migrations(Dialect::Postgres);
         let found = self.run(|c| {
             let mut tx = c.transaction()?;
-            tx.batch_execute(VERSION_TABLE)?;
-            // One migrating process at a time.
+            // One migrating process at a time, from the very first statement:
+            // two concurrent `CREATE TABLE IF NOT EXISTS` race in PostgreSQL's
+            // catalogue (unique violation on pg_type) on a fresh database.
             tx.execute("SELECT pg_advisory_xact_lock(727274)", &[])?;
+            tx.batch_execute(VERSION_TABLE)?;
             let v: Option<i64> = tx.query_one("SELECT MAX(version) FROM hwnas_schema", &[])?.get(0);
             let v = v.unwrap_or(0);
             if v < SCHEMA_VERSION {
