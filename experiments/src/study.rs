@@ -101,24 +101,22 @@ pub fn evaluate_claim(
     ctx_weights: Option<&std::path::Path>,
 ) -> Result<(Outcome, bool)> {
     let start = Instant::now();
-    let done = AtomicBool::new(false);
     let lost = AtomicBool::new(false);
+    // The heartbeat thread renews the lease every third of it and stops the
+    // moment the evaluation ends (the sender is dropped), not a tick later.
+    let (done, ticks) = std::sync::mpsc::channel::<()>();
+    let lost_flag = &lost;
     let result = std::thread::scope(|s| {
-        s.spawn(|| {
+        s.spawn(move || {
             let every = h.lease / 3;
-            let mut last = Instant::now();
-            while !done.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20).min(every));
-                if last.elapsed() >= every {
-                    last = Instant::now();
-                    match h.store.heartbeat(claim, h.lease) {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            lost.store(true, Ordering::SeqCst);
-                            return;
-                        }
-                        Err(e) => eprintln!("worker {worker}: heartbeat of trial {}: {e}", claim.arch_id),
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = ticks.recv_timeout(every) {
+                match h.store.heartbeat(claim, h.lease) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost_flag.store(true, Ordering::SeqCst);
+                        return;
                     }
+                    Err(e) => eprintln!("worker {worker}: heartbeat of trial {}: {e}", claim.arch_id),
                 }
             }
         });
@@ -134,7 +132,7 @@ pub fn evaluate_claim(
             )))),
             Err(e) => Err(EvalError::Fatal(e)),
         };
-        done.store(true, Ordering::SeqCst);
+        drop(done);
         r
     });
     let eval_seconds = start.elapsed().as_secs_f64();
@@ -161,12 +159,19 @@ pub struct StoreEvaluator {
     inner: Arc<dyn Evaluator<AnyArch>>,
     local: bool,
     worker: String,
+    /// Architectures this driver has submitted already (by `prepare`).
+    submitted: Mutex<std::collections::HashSet<nas_core::ArchId>>,
 }
 
 impl StoreEvaluator {
     /// See the type docs.
     pub fn new(handle: StudyHandle, space: DynSpace, inner: Arc<dyn Evaluator<AnyArch>>, local: bool) -> Self {
-        StoreEvaluator { handle, space, inner, local, worker: format!("{} (driver)", worker_name()) }
+        let worker = format!("{} (driver)", worker_name());
+        StoreEvaluator { handle, space, inner, local, worker, submitted: Mutex::default() }
+    }
+
+    fn note_submitted(&self, ids: impl IntoIterator<Item = nas_core::ArchId>) {
+        self.submitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(ids);
     }
 }
 
@@ -186,15 +191,21 @@ impl Evaluator<AnyArch> for StoreEvaluator {
     fn prepare(&self, batch: &[(&AnyArch, u64)]) -> Result<(), EvalError> {
         let requests: Vec<EvalRequest> =
             batch.iter().map(|(a, seed)| EvalRequest { arch_id: a.id(), arch: a.notation(), seed: *seed }).collect();
-        self.handle.store.submit(self.handle.study.id, &requests).map_err(store_err)
+        self.handle.store.submit(self.handle.study.id, &requests).map_err(store_err)?;
+        self.note_submitted(requests.iter().map(|r| r.arch_id));
+        Ok(())
     }
 
     fn evaluate(&self, arch: &AnyArch, ctx: &EvalContext<'_>) -> Result<MetricMap, EvalError> {
         let h = &self.handle;
         let id = arch.id();
-        h.store
-            .submit(h.study.id, &[EvalRequest { arch_id: id, arch: arch.notation(), seed: ctx.seed }])
-            .map_err(store_err)?;
+        let known = self.submitted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&id);
+        if !known {
+            h.store
+                .submit(h.study.id, &[EvalRequest { arch_id: id, arch: arch.notation(), seed: ctx.seed }])
+                .map_err(store_err)?;
+            self.note_submitted([id]);
+        }
         let mut wait = Duration::from_millis(1);
         loop {
             if let Some(o) = h.store.outcome(h.study.id, id).map_err(store_err)? {

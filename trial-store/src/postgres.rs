@@ -217,7 +217,14 @@ impl TrialStore for PostgresStore {
 
     fn claim(&self, study: i64, worker: &str, lease: Duration, arch: Option<ArchId>) -> Result<Option<Claim>> {
         let lease_ms = lease.as_millis() as i64;
-        let only = arch.map(arch_text);
+        let only_arch = arch.map(arch_text);
+        // A claim of one architecture looks it up by the unique key (an
+        // `$4 IS NULL OR arch_id = $4` filter would hide the index).
+        let only = if only_arch.is_some() { "AND arch_id = $4" } else { "" };
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&study, &worker, &lease_ms];
+        if let Some(a) = &only_arch {
+            params.push(a);
+        }
         let row = self.run(|c| {
             c.query_opt(
                 &format!(
@@ -227,12 +234,12 @@ impl TrialStore for PostgresStore {
                         SELECT id FROM trials
                         WHERE study_id = $1
                           AND (state = 'pending' OR (state = 'running' AND lease_until_ms < {NOW}))
-                          AND ($4::TEXT IS NULL OR arch_id = $4)
+                          {only}
                         ORDER BY id LIMIT 1
                         FOR UPDATE SKIP LOCKED)
                      RETURNING id, arch_id, arch, seed, attempts"
                 ),
-                &[&study, &worker, &lease_ms, &only],
+                &params,
             )
         })?;
         row.map(|r| {

@@ -189,17 +189,40 @@ impl TrialStore for SqliteStore {
         let row = self.run(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = now_ms();
-            let only = arch.map(arch_text);
-            let found: Option<(i64, String, String, i64, i64)> = tx
-                .query_row(
-                    "SELECT id, arch_id, arch, seed, attempts FROM trials
-                     WHERE study_id = ?1 AND (state = 'pending' OR (state = 'running' AND lease_until_ms < ?2))
-                       AND (?3 IS NULL OR arch_id = ?3)
-                     ORDER BY id LIMIT 1",
-                    params![study, now, only],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )
-                .optional()?;
+            // Each query below is answered from an index (one OR-ed query
+            // made SQLite scan the study's trials on every claim).
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+            let found: Option<(i64, String, String, i64, i64)> = match arch {
+                Some(a) => tx
+                    .prepare_cached(
+                        "SELECT id, arch_id, arch, seed, attempts FROM trials
+                         WHERE study_id = ?1 AND arch_id = ?2
+                           AND (state = 'pending' OR (state = 'running' AND lease_until_ms < ?3))",
+                    )?
+                    .query_row(params![study, arch_text(a), now], row)
+                    .optional()?,
+                None => {
+                    let pending = tx
+                        .prepare_cached(
+                            "SELECT id, arch_id, arch, seed, attempts FROM trials
+                             WHERE study_id = ?1 AND state = 'pending' ORDER BY id LIMIT 1",
+                        )?
+                        .query_row(params![study], row)
+                        .optional()?;
+                    let expired = tx
+                        .prepare_cached(
+                            "SELECT id, arch_id, arch, seed, attempts FROM trials
+                             WHERE study_id = ?1 AND state = 'running' AND lease_until_ms < ?2 ORDER BY id LIMIT 1",
+                        )?
+                        .query_row(params![study, now], row)
+                        .optional()?;
+                    // The oldest of the two.
+                    match (pending, expired) {
+                        (Some(p), Some(e)) => Some(if e.0 < p.0 { e } else { p }),
+                        (p, e) => p.or(e),
+                    }
+                }
+            };
             if let Some((id, ..)) = &found {
                 tx.execute(
                     "UPDATE trials SET state = 'running', attempts = attempts + 1, worker = ?1,
