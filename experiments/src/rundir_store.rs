@@ -197,14 +197,9 @@ impl TrialStore for RunDirStore {
             let name = self.this_study()?.map_or_else(|| study_name_of(&self.root), |s| s.name);
             return Err(StoreError::StudyExists { name, location: self.location() });
         }
-        let name = toml::from_str::<toml::Table>(&new.config)
-            .ok()
-            .and_then(|t| t.get("name").and_then(|v| v.as_str().map(String::from)))
-            .unwrap_or_else(|| new.name.clone());
-        let budget = toml::from_str::<toml::Table>(&new.config)
-            .ok()
-            .and_then(|t| t.get("budget").and_then(toml::Value::as_integer))
-            .unwrap_or(0) as usize;
+        let table = toml::from_str::<toml::Table>(&new.config).unwrap_or_default();
+        let name = table.get("name").and_then(toml::Value::as_str).map_or_else(|| new.name.clone(), String::from);
+        let budget = table.get("budget").and_then(toml::Value::as_integer).unwrap_or(0) as usize;
         let dir = RunDir::create(&self.root, &new.config).map_err(|e| io(&self.root, format!("{e:#}")))?;
         let meta = RunMeta { study: Some(new.name.clone()), ..RunMeta::new(&name, new.seed, budget, 0) };
         dir.write_meta(&meta).map_err(|e| io(&self.root, format!("{e:#}")))?;

@@ -43,6 +43,14 @@ fn table_config(tmp: &Path, budget: usize) -> PathBuf {
     path
 }
 
+/// The table config of `budget` trials and the essence of its one-process run.
+fn table_study_and_reference(tmp: &Path, budget: usize) -> (PathBuf, Vec<Essence>) {
+    let cfg = table_config(tmp, budget);
+    let reference = tmp.join("reference");
+    ok(hwnas().arg("run").arg(&cfg).arg("--out").arg(&reference).arg("-q"));
+    (cfg, essence(&trials(&reference)))
+}
+
 fn trials(dir: &Path) -> Vec<Trial> {
     let mut t: Vec<Trial> = std::fs::read_to_string(dir.join("trials.jsonl"))
         .expect("trials.jsonl")
@@ -139,10 +147,7 @@ fn open_store(url: &str) -> std::sync::Arc<dyn trial_store::TrialStore> {
 #[test]
 fn four_workers_finish_a_table_study_exactly_once_like_one_process() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let cfg = table_config(tmp.path(), 1000);
-    let reference = tmp.path().join("reference");
-    ok(hwnas().arg("run").arg(&cfg).arg("--out").arg(&reference).arg("-q"));
-    let want = essence(&trials(&reference));
+    let (cfg, want) = table_study_and_reference(tmp.path(), 1000);
     assert_eq!(want.len(), 1000);
 
     for (backend, url) in stores(tmp.path()) {
@@ -262,10 +267,7 @@ fn a_worker_killed_mid_trial_has_its_trial_evaluated_again_and_completed_once() 
 #[test]
 fn a_killed_driver_resumes_from_the_store_without_losing_or_repeating_trials() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let cfg = table_config(tmp.path(), 400);
-    let reference = tmp.path().join("reference");
-    ok(hwnas().arg("run").arg(&cfg).arg("--out").arg(&reference).arg("-q"));
-    let want = essence(&trials(&reference));
+    let (cfg, want) = table_study_and_reference(tmp.path(), 400);
     for (backend, url) in stores(tmp.path()) {
         let study = unique("resume");
         let out = tmp.path().join(format!("driver-{backend}"));
@@ -438,10 +440,7 @@ fn a_database_that_goes_away_for_a_while_is_waited_for_and_nothing_is_lost() {
     assert_ne!(via_proxy, url, "the URL names host and port");
 
     let tmp = tempfile::tempdir().expect("tmp");
-    let cfg = table_config(tmp.path(), 600);
-    let reference = tmp.path().join("reference");
-    ok(hwnas().arg("run").arg(&cfg).arg("--out").arg(&reference).arg("-q"));
-    let want = essence(&trials(&reference));
+    let (cfg, want) = table_study_and_reference(tmp.path(), 600);
 
     let study = unique("outage");
     let out = tmp.path().join("study");
