@@ -237,6 +237,15 @@ pub enum Command {
         /// Timed steps per backend.
         #[arg(long, default_value_t = 20)]
         steps: usize,
+        /// Threads for the kernels (default: all cores, rayon's global pool).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Only this backend (flex, ndarray; default: every one).
+        #[arg(long)]
+        backend: Option<String>,
+        /// Convolution and batch-norm kernels: hwnas (default) or burn (burn's own operations).
+        #[arg(long, default_value = "hwnas")]
+        kernels: String,
     },
     /// Learned predictors: accuracy-predictor quality and few-shot latency transfer.
     Predictor {
@@ -587,7 +596,7 @@ pub fn run_with(registry: &Registry, cli: Cli) -> Result<()> {
             println!("wrote {}/codesign.json", out.display());
         }
         Command::List => list(registry)?,
-        Command::Bench { steps } => bench(steps)?,
+        Command::Bench { steps, threads, backend, kernels } => bench(steps, threads, backend.as_deref(), &kernels)?,
         Command::Lut {
             command:
                 LutCommand::Build { space, config, threads, batch, out, calibration, quick, tolerance, retries, quiet },
@@ -683,10 +692,15 @@ fn list(registry: &Registry) -> Result<()> {
     Ok(())
 }
 
-fn bench(steps: usize) -> Result<()> {
+fn bench(steps: usize, threads: Option<usize>, backend: Option<&str>, kernels: &str) -> Result<()> {
     use nas_core::train::{Backend, ThroughputConfig, measure_throughput};
-    for b in Backend::ALL {
-        let cfg = ThroughputConfig { steps, ..Default::default() };
+    let kernels = kernels.parse().map_err(|e| anyhow::anyhow!("--kernels: {e}"))?;
+    let backends = match backend {
+        Some(name) => vec![name.parse::<Backend>().map_err(|e| anyhow::anyhow!("--backend: {e}"))?],
+        None => Backend::ALL.to_vec(),
+    };
+    for b in backends {
+        let cfg = ThroughputConfig { steps, threads, kernels, ..Default::default() };
         let t = measure_throughput(b, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("{:<8} {t}", b.name());
     }

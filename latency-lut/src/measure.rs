@@ -54,6 +54,7 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::{Device, Distribution, Tensor};
+use nas_core::kernels;
 use nas_core::train::Backend;
 use nas_core::{Activation, LayerSpec, OpKind};
 use serde::{Deserialize, Serialize};
@@ -611,8 +612,8 @@ impl LayerRunner {
                     drop(l.forward(x.clone()));
                 }
             }
-            LayerOp::Conv(c) => drop(c.forward(inputs[0].clone())),
-            LayerOp::AvgPool(p) => drop(p.forward(inputs[0].clone())),
+            LayerOp::Conv(c) => drop(kernels::conv2d(c, inputs[0].clone())),
+            LayerOp::AvgPool(p) => drop(kernels::avg_pool2d(p, inputs[0].clone())),
             LayerOp::MaxPool(p) => drop(p.forward(inputs[0].clone())),
             LayerOp::Gap => {
                 let x = inputs[0].clone();
@@ -634,7 +635,7 @@ impl LayerRunner {
             }
             LayerOp::Bn(bn) => {
                 let x = take_first(inputs);
-                inputs[0] = bn.forward(x);
+                inputs[0] = kernels::batch_norm(bn, x);
             }
             LayerOp::Act(a) => {
                 let x = take_first(inputs);

@@ -40,6 +40,7 @@ pub mod fidelity;
 pub mod fsutil;
 pub mod hardware;
 pub mod hash;
+pub mod kernels;
 pub mod layer;
 pub mod linalg;
 pub mod metric;

@@ -9,6 +9,7 @@
 use super::ImageClassifier;
 use super::trainer::{OptimizerConfig, TrainFailure, panic_message, with_threads};
 use crate::error::NasError;
+use crate::kernels::{self, KernelPath};
 use crate::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -109,8 +110,8 @@ impl ReferenceCnn {
 
 impl ImageClassifier for ReferenceCnn {
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.relu.forward(self.bn1.forward(self.conv1.forward(images)));
-        let x = self.relu.forward(self.bn2.forward(self.conv2.forward(x)));
+        let x = self.relu.forward(kernels::batch_norm(&self.bn1, kernels::conv2d(&self.conv1, images)));
+        let x = self.relu.forward(kernels::batch_norm(&self.bn2, kernels::conv2d(&self.conv2, x)));
         let x = self.pool.forward(x);
         let [n, c, _, _] = x.dims();
         self.head.forward(x.reshape([n, c]))
@@ -142,11 +143,20 @@ pub struct ThroughputConfig {
     pub steps: usize,
     /// Private thread pool size (default: rayon's global pool).
     pub threads: Option<usize>,
+    /// Convolution and batch-norm kernels (default: hwnas's).
+    pub kernels: KernelPath,
 }
 
 impl Default for ThroughputConfig {
     fn default() -> Self {
-        ThroughputConfig { batch_size: 64, image_size: 32, warmup_steps: 2, steps: 10, threads: None }
+        ThroughputConfig {
+            batch_size: 64,
+            image_size: 32,
+            warmup_steps: 2,
+            steps: 10,
+            threads: None,
+            kernels: KernelPath::Hwnas,
+        }
     }
 }
 
@@ -155,6 +165,8 @@ impl Default for ThroughputConfig {
 pub struct Throughput {
     /// The backend measured.
     pub backend: Backend,
+    /// The kernels measured.
+    pub kernels: KernelPath,
     /// Training images per second.
     pub images_per_second: f64,
     /// Whole step.
@@ -171,8 +183,14 @@ impl fmt::Display for Throughput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: {:.0} img/s ({:.1} ms/step = forward {:.1} + backward {:.1} + optimizer {:.1})",
-            self.backend, self.images_per_second, self.step_ms, self.forward_ms, self.backward_ms, self.optimizer_ms
+            "{} ({} kernels): {:.0} img/s ({:.1} ms/step = forward {:.1} + backward {:.1} + optimizer {:.1})",
+            self.backend,
+            self.kernels,
+            self.images_per_second,
+            self.step_ms,
+            self.forward_ms,
+            self.backward_ms,
+            self.optimizer_ms
         )
     }
 }
@@ -231,29 +249,32 @@ pub fn measure_throughput(backend: Backend, cfg: &ThroughputConfig) -> Result<Th
         .into());
     }
     with_threads(cfg.threads, || {
-        catch_unwind(AssertUnwindSafe(|| {
-            let mut bench = ThroughputBench::new(backend, cfg.batch_size, cfg.image_size);
-            for _ in 0..cfg.warmup_steps {
-                bench.step();
-            }
-            let (mut f, mut b, mut o) = (0.0, 0.0, 0.0);
-            for _ in 0..cfg.steps {
-                let (df, db, dop) = bench.step();
-                f += df;
-                b += db;
-                o += dop;
-            }
-            let n = cfg.steps as f64;
-            let step = (f + b + o) / n;
-            Throughput {
-                backend,
-                images_per_second: cfg.batch_size as f64 / step,
-                step_ms: step * 1e3,
-                forward_ms: f / n * 1e3,
-                backward_ms: b / n * 1e3,
-                optimizer_ms: o / n * 1e3,
-            }
-        }))
+        kernels::with_kernel_path(cfg.kernels, || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let mut bench = ThroughputBench::new(backend, cfg.batch_size, cfg.image_size);
+                for _ in 0..cfg.warmup_steps {
+                    bench.step();
+                }
+                let (mut f, mut b, mut o) = (0.0, 0.0, 0.0);
+                for _ in 0..cfg.steps {
+                    let (df, db, dop) = bench.step();
+                    f += df;
+                    b += db;
+                    o += dop;
+                }
+                let n = cfg.steps as f64;
+                let step = (f + b + o) / n;
+                Throughput {
+                    backend,
+                    images_per_second: cfg.batch_size as f64 / step,
+                    step_ms: step * 1e3,
+                    forward_ms: f / n * 1e3,
+                    backward_ms: b / n * 1e3,
+                    optimizer_ms: o / n * 1e3,
+                    kernels: cfg.kernels,
+                }
+            }))
+        })
         .map_err(|p| TrainFailure::Backend(panic_message(p)))
     })?
 }
@@ -273,7 +294,14 @@ mod tests {
 
     #[test]
     fn throughput_runs_on_both_backends() {
-        let cfg = ThroughputConfig { batch_size: 8, image_size: 8, warmup_steps: 1, steps: 2, threads: Some(1) };
+        let cfg = ThroughputConfig {
+            batch_size: 8,
+            image_size: 8,
+            warmup_steps: 1,
+            steps: 2,
+            threads: Some(1),
+            kernels: KernelPath::Hwnas,
+        };
         for b in Backend::ALL {
             let t = measure_throughput(b, &cfg).expect("measures");
             assert!(t.images_per_second > 0.0 && t.step_ms > 0.0, "{t}");

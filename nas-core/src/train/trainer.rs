@@ -24,6 +24,7 @@
 use super::ImageClassifier;
 use super::data::ImageDataset;
 use crate::error::NasError;
+use crate::kernels::{KernelPath, default_kernel_path, with_kernel_path};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
@@ -135,6 +136,11 @@ pub struct TrainConfig {
     /// Run the kernels on a private pool of this many threads (default: rayon's
     /// global pool, one thread per core).
     pub threads: Option<usize>,
+    /// Convolution, batch-norm and pooling kernels: `hwnas` (fast, the default) or
+    /// `burn` (burn's own operations, for comparison). Default: the process's
+    /// (`HWNAS_KERNELS`, else `hwnas`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels: Option<KernelPath>,
 }
 
 impl Default for TrainConfig {
@@ -148,6 +154,7 @@ impl Default for TrainConfig {
             max_val_samples: None,
             divergence_loss: 100.0,
             threads: None,
+            kernels: None,
         }
     }
 }
@@ -539,9 +546,12 @@ fn fit_range<M: ImageClassifier>(
         }
         _ => val,
     };
+    let kernels = cfg.kernels.unwrap_or_else(default_kernel_path);
     with_threads(cfg.threads, || {
-        catch_unwind(AssertUnwindSafe(|| fit_inner(start, train, val, cfg, seed, device, until, progress)))
-            .unwrap_or_else(|p| Err(TrainFailure::Backend(panic_message(p))))
+        with_kernel_path(kernels, || {
+            catch_unwind(AssertUnwindSafe(|| fit_inner(start, train, val, cfg, seed, device, until, progress)))
+                .unwrap_or_else(|p| Err(TrainFailure::Backend(panic_message(p))))
+        })
     })?
 }
 
@@ -723,7 +733,7 @@ pub(crate) mod tests {
 
     impl ImageClassifier for TinyCnn {
         fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-            let x = self.relu.forward(self.bn.forward(self.conv.forward(images)));
+            let x = self.relu.forward(crate::kernels::batch_norm(&self.bn, crate::kernels::conv2d(&self.conv, images)));
             let x = self.pool.forward(x);
             let [n, c, h, w] = x.dims();
             self.head.forward(x.reshape([n, c * h * w]))

@@ -341,7 +341,7 @@ mod tests {
 
     impl ImageClassifier for Tiny {
         fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-            let x = relu(self.bn.forward(self.conv.forward(images)));
+            let x = relu(crate::kernels::batch_norm(&self.bn, crate::kernels::conv2d(&self.conv, images)));
             let [n, c, _, _] = x.dims();
             self.head.forward(x.mean_dim(3).mean_dim(2).reshape([n, c]))
         }

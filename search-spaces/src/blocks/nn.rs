@@ -6,6 +6,7 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
+use nas_core::kernels;
 use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 
@@ -74,7 +75,7 @@ impl ConvBn {
 
     /// Forward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        kernels::batch_norm(&self.bn, kernels::conv2d(&self.conv, x))
     }
 
     /// The ONNX nodes of [`forward`](Self::forward).
@@ -101,7 +102,7 @@ impl ReluConvBn {
 
     /// Forward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(relu(x)))
+        kernels::batch_norm(&self.bn, kernels::conv2d(&self.conv, relu(x)))
     }
 
     /// The ONNX nodes of [`forward`](Self::forward).
@@ -135,8 +136,8 @@ impl FactorizedReduce {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = relu(x);
         let shifted = x.clone().slice(s![.., .., 1.., 1..]);
-        let out = Tensor::cat(vec![self.conv1.forward(x), self.conv2.forward(shifted)], 1);
-        self.bn.forward(out)
+        let out = Tensor::cat(vec![kernels::conv2d(&self.conv1, x), kernels::conv2d(&self.conv2, shifted)], 1);
+        kernels::batch_norm(&self.bn, out)
     }
 
     /// The ONNX nodes of [`forward`](Self::forward).

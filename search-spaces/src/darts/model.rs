@@ -16,6 +16,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use nas_core::kernels;
 use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
@@ -54,8 +55,8 @@ impl SepConv {
 
     /// Forward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.bn1.forward(self.pw1.forward(self.dw1.forward(relu(x))));
-        self.bn2.forward(self.pw2.forward(self.dw2.forward(relu(x))))
+        let x = kernels::batch_norm(&self.bn1, kernels::conv2d(&self.pw1, kernels::conv2d(&self.dw1, relu(x))));
+        kernels::batch_norm(&self.bn2, kernels::conv2d(&self.pw2, kernels::conv2d(&self.dw2, relu(x))))
     }
 
     /// The ONNX nodes of [`forward`](Self::forward).
@@ -94,7 +95,7 @@ impl DilConv {
 
     /// Forward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.pw.forward(self.dw.forward(relu(x))))
+        kernels::batch_norm(&self.bn, kernels::conv2d(&self.pw, kernels::conv2d(&self.dw, relu(x))))
     }
 
     /// The ONNX nodes of [`forward`](Self::forward).
@@ -156,7 +157,7 @@ impl DartsEdgeOp {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             DartsEdgeOp::MaxPool(m) => m.forward(x),
-            DartsEdgeOp::AvgPool(m) => m.forward(x),
+            DartsEdgeOp::AvgPool(m) => kernels::avg_pool2d(m, x),
             DartsEdgeOp::Identity(_) => x,
             DartsEdgeOp::Reduce(m) => m.forward(x),
             DartsEdgeOp::Sep(m) => m.forward(x),

@@ -23,6 +23,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use nas_core::NasError;
 use nas_core::differentiable::{EdgeChoices, EdgeMix, SupernetLayout, SupernetModel, SupernetSpace, argmax};
+use nas_core::kernels;
 use rand::Rng;
 
 /// Edges of one search cell: node `k` reads states `0..k + 2`.
@@ -75,7 +76,7 @@ impl DartsMixedEdge {
         Some(match op {
             0 => return None,
             1 => self.max_pool.forward(x),
-            2 => self.avg_pool.forward(x),
+            2 => kernels::avg_pool2d(&self.avg_pool, x),
             3 => match &self.reduce {
                 Some(r) => r.forward(x),
                 None => x,

@@ -15,6 +15,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{BatchNorm, Identity, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
+use nas_core::kernels;
 use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
@@ -75,7 +76,7 @@ impl Nb201Cell {
             EdgeOp::Zero(_) => None,
             EdgeOp::Skip(_) => Some(input),
             EdgeOp::Conv(m) => Some(m.forward(input)),
-            EdgeOp::Pool(m) => Some(m.forward(input)),
+            EdgeOp::Pool(m) => Some(kernels::avg_pool2d(m, input)),
         })
     }
 
@@ -167,7 +168,7 @@ impl ResNetReduction {
 
     /// Forward pass (halves height and width).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let residual = self.shortcut_conv.forward(self.shortcut_pool.forward(x.clone()));
+        let residual = kernels::conv2d(&self.shortcut_conv, kernels::avg_pool2d(&self.shortcut_pool, x.clone()));
         residual + self.conv_b.forward(self.conv_a.forward(x))
     }
 
@@ -241,7 +242,7 @@ impl Nb201Network {
 impl ImageClassifier for Nb201Network {
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.stages.iter().fold(self.stem.forward(images), |x, stage| stage.forward(x));
-        let x = relu(self.last_bn.forward(x));
+        let x = relu(kernels::batch_norm(&self.last_bn, x));
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
         self.classifier.forward(pooled)

@@ -18,6 +18,7 @@ use burn::nn::{BatchNorm, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use nas_core::NasError;
 use nas_core::differentiable::{EdgeChoices, EdgeMix, SupernetLayout, SupernetModel, SupernetSpace};
+use nas_core::kernels;
 use nas_core::train::zero_cost::relu;
 
 /// The candidate ops of one edge (`none` and `skip_connect` have no module).
@@ -55,7 +56,7 @@ impl MixedEdge {
             Nb201Op::SkipConnect => Some(x),
             Nb201Op::NorConv1x1 => Some(self.conv1.forward(x)),
             Nb201Op::NorConv3x3 => Some(self.conv3.forward(x)),
-            Nb201Op::AvgPool3x3 => Some(self.pool.forward(x)),
+            Nb201Op::AvgPool3x3 => Some(kernels::avg_pool2d(&self.pool, x)),
         }
     }
 
@@ -168,7 +169,7 @@ impl SupernetModel for Nb201Supernet {
                 x = cell.forward(x, mix);
             }
         }
-        let x = relu(self.last_bn.forward(x));
+        let x = relu(kernels::batch_norm(&self.last_bn, x));
         let [n, c, _, _] = x.dims();
         self.classifier.forward(x.mean_dim(3).mean_dim(2).reshape([n, c]))
     }

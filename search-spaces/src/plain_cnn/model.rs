@@ -10,6 +10,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use nas_core::kernels;
 use nas_core::onnx::{OnnxError, OnnxGraph, OnnxValue};
 use nas_core::train::zero_cost::relu;
 use nas_core::train::{ImageClassifier, TrainableSpace};
@@ -115,7 +116,7 @@ impl ImageClassifier for PlainCnnNet {
     fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for ((conv, bn), &pool) in self.convs.iter().zip(&self.bns).zip(&self.pools) {
-            x = relu(bn.forward(conv.forward(x)));
+            x = relu(kernels::batch_norm(bn, kernels::conv2d(conv, x)));
             if pool {
                 x = self.pool.forward(x);
             }
