@@ -42,6 +42,14 @@ fn cases(device: &Device) -> Vec<(&'static str, [usize; 4], Op)> {
             .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
             .init(device)
     };
+    let depthwise = |c, k, dilation: usize| {
+        let pad = dilation * (k - 1) / 2;
+        Conv2dConfig::new([c, c], [k, k])
+            .with_groups(c)
+            .with_dilation([dilation, dilation])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .init(device)
+    };
     let pool3 = AvgPool2dConfig::new([3, 3])
         .with_strides([1, 1])
         .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -52,6 +60,9 @@ fn cases(device: &Device) -> Vec<(&'static str, [usize; 4], Op)> {
         ("conv3x3s2_16to32_32px", [64, 16, 32, 32], Op::Conv(conv(16, 32, 3, 2))),
         ("conv3x3_8to8_28px", [64, 8, 28, 28], Op::Conv(conv(8, 8, 3, 1))),
         ("conv1x1_16to16_14px", [64, 16, 14, 14], Op::Conv(conv(16, 16, 1, 1))),
+        ("dwconv3x3_16_14px", [64, 16, 14, 14], Op::Conv(depthwise(16, 3, 1))),
+        ("dwconv5x5_dil2_4_8px", [32, 4, 8, 8], Op::Conv(depthwise(4, 5, 2))),
+        ("conv1x1_4to4_8px", [32, 4, 8, 8], Op::Conv(conv(4, 4, 1, 1))),
         ("bn_16_32px", [64, 16, 32, 32], Op::Bn(BatchNormConfig::new(16).init(device))),
         ("bn_8_28px", [64, 8, 28, 28], Op::Bn(BatchNormConfig::new(8).init(device))),
         ("avgpool3x3_8_28px", [64, 8, 28, 28], Op::Pool(pool3)),

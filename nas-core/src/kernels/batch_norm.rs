@@ -7,7 +7,7 @@
 //! channels), the normalisation one fused pass per image, and the gradient the same.
 //! The variance is the biased one, as burn's `batch_norm_train` returns it.
 
-use super::reduce::{sum, sum_and_dot_dev, sum_sq_dev};
+use super::reduce::{min_items, sum, sum_and_dot_dev, sum_sq_dev};
 use rayon::prelude::*;
 
 /// Shape of a batch-norm input: `[batch, channels, spatial]` (spatial = product of
@@ -58,8 +58,10 @@ pub fn batch_norm_train_forward(
 ) -> BatchNormForward {
     assert_eq!(x.len(), s.batch * s.image_len(), "batch norm: input length");
     assert!(gamma.len() == s.channels && beta.len() == s.channels, "batch norm: gamma/beta length");
+    let per_channel = min_items(2 * s.batch * s.spatial);
     let stats: Vec<(f32, f32)> = (0..s.channels)
         .into_par_iter()
+        .with_min_len(per_channel)
         .map(|c| {
             let mean = (s.planes(x, c).map(sum).sum::<f64>() / s.count()) as f32;
             let var = (s.planes(x, c).map(|p| sum_sq_dev(p, mean)).sum::<f64>() / s.count()) as f32;
@@ -75,15 +77,18 @@ pub fn batch_norm_train_forward(
         })
         .unzip();
     let mut output = vec![0.0f32; x.len()];
-    output.par_chunks_mut(s.image_len()).zip(x.par_chunks(s.image_len())).for_each(|(out_b, x_b)| {
-        for c in 0..s.channels {
-            let (a, b) = (scale[c], shift[c]);
-            let range = c * s.spatial..(c + 1) * s.spatial;
-            for (o, v) in out_b[range.clone()].iter_mut().zip(&x_b[range]) {
-                *o = v * a + b;
+    let per_image = min_items(s.image_len());
+    output.par_chunks_mut(s.image_len()).zip(x.par_chunks(s.image_len())).with_min_len(per_image).for_each(
+        |(out_b, x_b)| {
+            for c in 0..s.channels {
+                let (a, b) = (scale[c], shift[c]);
+                let range = c * s.spatial..(c + 1) * s.spatial;
+                for (o, v) in out_b[range.clone()].iter_mut().zip(&x_b[range]) {
+                    *o = v * a + b;
+                }
             }
-        }
-    });
+        },
+    );
     BatchNormForward { output, mean, variance }
 }
 
@@ -112,6 +117,7 @@ pub fn batch_norm_train_backward(
     // Σ dy and Σ dy · (x - mean) per channel.
     let sums: Vec<(f64, f64)> = (0..s.channels)
         .into_par_iter()
+        .with_min_len(min_items(2 * s.batch * s.spatial))
         .map(|c| {
             s.planes(dy, c).zip(s.planes(x, c)).fold((0.0, 0.0), |(a, b), (g, v)| {
                 let (ds, dd) = sum_and_dot_dev(g, v, mean[c]);
@@ -135,16 +141,18 @@ pub fn batch_norm_train_backward(
         coef[c] = (a as f32, p as f32, q as f32);
     }
     let mut dx = vec![0.0f32; x.len()];
-    dx.par_chunks_mut(s.image_len()).zip(x.par_chunks(s.image_len())).zip(dy.par_chunks(s.image_len())).for_each(
-        |((dx_b, x_b), dy_b)| {
+    dx.par_chunks_mut(s.image_len())
+        .zip(x.par_chunks(s.image_len()))
+        .zip(dy.par_chunks(s.image_len()))
+        .with_min_len(min_items(2 * s.image_len()))
+        .for_each(|((dx_b, x_b), dy_b)| {
             for (c, &(a, p, q)) in coef.iter().enumerate() {
                 let range = c * s.spatial..(c + 1) * s.spatial;
                 for ((d, v), g) in dx_b[range.clone()].iter_mut().zip(&x_b[range.clone()]).zip(&dy_b[range]) {
                     *d = a * g - p * v + q;
                 }
             }
-        },
-    );
+        });
     BatchNormGrads { x: dx, gamma: gamma_grad, beta: beta_grad }
 }
 

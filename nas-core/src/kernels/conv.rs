@@ -1,5 +1,6 @@
-//! 2-D convolution of f32 NCHW buffers (one group) and its three gradients, by
-//! im2col and one matrix product per image.
+//! 2-D convolution of f32 NCHW buffers (grouped or not: depthwise convolutions
+//! are `groups = channels`) and its three gradients, by im2col and one matrix
+//! product per image and group.
 //!
 //! burn's CPU backend converts the input to channels-last and tiles it for every
 //! convolution, computes the input gradient as a transposed convolution and the
@@ -17,6 +18,7 @@
 //! column matrix).
 
 use super::gemm::{MatRef, matmul};
+use super::reduce::min_items;
 use rayon::prelude::*;
 
 /// Parts the batch is split into for the weight gradient: fixed, so that the sum is
@@ -24,7 +26,7 @@ use rayon::prelude::*;
 const WEIGHT_GRAD_PARTS: usize = 8;
 
 /// Shapes of one convolution: input `[batch, c_in, h, w]`, weight
-/// `[c_out, c_in, kh, kw]`, output `[batch, c_out, oh, ow]`.
+/// `[c_out, c_in / groups, kh, kw]`, output `[batch, c_out, oh, ow]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
     /// Images.
@@ -51,21 +53,29 @@ pub struct ConvGeometry {
     pub oh: usize,
     /// Output width.
     pub ow: usize,
+    /// Groups: input and output channels split into this many independent
+    /// convolutions.
+    pub groups: usize,
 }
 
 impl ConvGeometry {
-    /// The geometry of a convolution of `x_shape` by `w_shape` (one group), or `None`
-    /// when the shapes disagree, a stride or dilation is zero or the output is empty.
+    /// The geometry of a convolution of `x_shape` by `w_shape` in `groups` groups, or
+    /// `None` when the shapes disagree, a stride, dilation or group count is zero or
+    /// the output is empty.
     pub fn new(
         x_shape: [usize; 4],
         w_shape: [usize; 4],
         stride: [usize; 2],
         padding: [(usize, usize); 2],
         dilation: [usize; 2],
+        groups: usize,
     ) -> Option<Self> {
         let [batch, c_in, h, w] = x_shape;
         let [c_out, wc_in, kh, kw] = w_shape;
-        if wc_in != c_in || stride.contains(&0) || dilation.contains(&0) || kh == 0 || kw == 0 {
+        if groups == 0 || wc_in * groups != c_in || !c_out.is_multiple_of(groups) {
+            return None;
+        }
+        if stride.contains(&0) || dilation.contains(&0) || kh == 0 || kw == 0 {
             return None;
         }
         let out = |len: usize, (pb, pe): (usize, usize), k: usize, s: usize, d: usize| {
@@ -77,12 +87,23 @@ impl ConvGeometry {
         if batch == 0 || c_in == 0 || c_out == 0 || oh == 0 || ow == 0 {
             return None;
         }
-        Some(ConvGeometry { batch, c_in, h, w, c_out, kh, kw, stride, padding, dilation, oh, ow })
+        Some(ConvGeometry { batch, c_in, h, w, c_out, kh, kw, stride, padding, dilation, oh, ow, groups })
     }
 
     /// Rows of the column matrix: `c_in · kh · kw`.
     pub fn k(&self) -> usize {
         self.c_in * self.kh * self.kw
+    }
+
+    /// Rows of one group's part of the column matrix (and weight columns):
+    /// `c_in / groups · kh · kw`.
+    pub fn k_group(&self) -> usize {
+        self.k() / self.groups
+    }
+
+    /// Output channels per group.
+    pub fn m_group(&self) -> usize {
+        self.c_out / self.groups
     }
 
     /// Output pixels per channel: `oh · ow`.
@@ -101,7 +122,7 @@ impl ConvGeometry {
     /// A 1x1 convolution with stride 1 and no padding: the image is its own column
     /// matrix.
     fn is_pointwise(&self) -> bool {
-        self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.padding == [(0, 0), (0, 0)]
+        self.groups == 1 && self.kh == 1 && self.kw == 1 && self.stride == [1, 1] && self.padding == [(0, 0), (0, 0)]
     }
 
     /// The output columns `ox` whose input column `ox·s + offset` lies in `[0, w)`.
@@ -111,7 +132,7 @@ impl ConvGeometry {
 }
 
 /// Output indices `o` in `[0, n_out)` with `o·s + offset` in `[0, len)`.
-fn valid_range(offset: isize, s: usize, len: usize, n_out: usize) -> (usize, usize) {
+pub(crate) fn valid_range(offset: isize, s: usize, len: usize, n_out: usize) -> (usize, usize) {
     let s = s as isize;
     let lo = if offset >= 0 { 0 } else { ((-offset) + s - 1) / s };
     let last = len as isize - 1 - offset;
@@ -142,6 +163,9 @@ fn im2col(g: &ConvGeometry, image: &[f32], col: &mut [f32]) {
                     out[..lo].fill(0.0);
                     out[hi..].fill(0.0);
                     let src = &plane[iy as usize * w..(iy as usize + 1) * w];
+                    if hi == lo {
+                        continue;
+                    }
                     if g.stride[1] == 1 {
                         let start = (lo as isize + dx) as usize;
                         out[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
@@ -171,7 +195,7 @@ fn col2im(g: &ConvGeometry, col: &[f32], image: &mut [f32]) {
                 let row = &col[((c * g.kh + i) * g.kw + j) * p..][..p];
                 for oy in 0..g.oh {
                     let iy = (oy * g.stride[0]) as isize + dy;
-                    if iy < 0 || iy >= h {
+                    if iy < 0 || iy >= h || hi == lo {
                         continue;
                     }
                     let src = &row[oy * g.ow..(oy + 1) * g.ow];
@@ -192,16 +216,69 @@ fn col2im(g: &ConvGeometry, col: &[f32], image: &mut [f32]) {
     }
 }
 
+/// Products of at most this many weights per group (`m_group · k_group`: a
+/// depthwise 3x3 has 9) run as plain loops: `gemm`'s packing costs more than the
+/// product there.
+const DIRECT_MAX_WEIGHTS: usize = 64;
+
+/// `out[r] (+)= Σ_j w[r][j] · cols[j]` for the `m` rows of `out` (each `p` long).
+fn direct_forward(out: &mut [f32], w: &[f32], cols: &[f32], m: usize, kg: usize, p: usize, accumulate: bool) {
+    for (r, row) in out.chunks_exact_mut(p).take(m).enumerate() {
+        if !accumulate {
+            row.fill(0.0);
+        }
+        for (j, col) in cols.chunks_exact(p).take(kg).enumerate() {
+            let wv = w[r * kg + j];
+            for (o, c) in row.iter_mut().zip(col) {
+                *o += wv * c;
+            }
+        }
+    }
+}
+
+/// `dw[r][j] (+)= dy[r] · cols[j]`.
+fn direct_weight_grad(dw: &mut [f32], dy: &[f32], cols: &[f32], m: usize, kg: usize, p: usize, accumulate: bool) {
+    for (r, dy_row) in dy.chunks_exact(p).take(m).enumerate() {
+        for (j, col) in cols.chunks_exact(p).take(kg).enumerate() {
+            let v = super::reduce::dot(dy_row, col) as f32;
+            dw[r * kg + j] = if accumulate { dw[r * kg + j] + v } else { v };
+        }
+    }
+}
+
+/// `dcol[j] = Σ_r w[r][j] · dy[r]`.
+fn direct_input_grad(dcol: &mut [f32], w: &[f32], dy: &[f32], m: usize, kg: usize, p: usize) {
+    for (j, drow) in dcol.chunks_exact_mut(p).take(kg).enumerate() {
+        drow.fill(0.0);
+        for (r, dy_row) in dy.chunks_exact(p).take(m).enumerate() {
+            let wv = w[r * kg + j];
+            for (d, g) in drow.iter_mut().zip(dy_row) {
+                *d += wv * g;
+            }
+        }
+    }
+}
+
+/// Group `i`'s weight, `m_group x k_group` row-major.
+fn group_weight<'a>(g: &ConvGeometry, weight: &'a [f32], i: usize) -> MatRef<'a> {
+    let (m, kg) = (g.m_group(), g.k_group());
+    MatRef::row_major(&weight[i * m * kg..(i + 1) * m * kg], m, kg)
+}
+
 /// The forward convolution: `x` `[batch, c_in, h, w]`, `weight`
-/// `[c_out, c_in, kh, kw]`, `bias` `[c_out]`; returns `[batch, c_out, oh, ow]`.
+/// `[c_out, c_in / groups, kh, kw]`, `bias` `[c_out]`; returns
+/// `[batch, c_out, oh, ow]`.
 pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     assert_eq!(x.len(), g.batch * g.image_len(), "conv2d: input length");
-    assert_eq!(weight.len(), g.c_out * g.k(), "conv2d: weight length");
-    let (k, p) = (g.k(), g.p());
+    assert_eq!(weight.len(), g.c_out * g.k_group(), "conv2d: weight length");
+    if super::depthwise::is_depthwise(g) {
+        return super::depthwise::forward(g, x, weight, bias);
+    }
+    let (k, p, kg, m) = (g.k(), g.p(), g.k_group(), g.m_group());
     let mut out = vec![0.0f32; g.batch * g.out_image_len()];
-    let w_mat = MatRef::row_major(weight, g.c_out, k);
     let pointwise = g.is_pointwise();
-    out.par_chunks_mut(g.out_image_len()).zip(x.par_chunks(g.image_len())).for_each_init(
+    let per_task = min_items(g.c_out * kg * p);
+    out.par_chunks_mut(g.out_image_len()).zip(x.par_chunks(g.image_len())).with_min_len(per_task).for_each_init(
         || if pointwise { Vec::new() } else { vec![0.0f32; k * p] },
         |col, (out_b, x_b)| {
             let cols = if pointwise {
@@ -215,7 +292,15 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<
                     row.fill(b);
                 }
             }
-            matmul(out_b, w_mat, MatRef::row_major(cols, k, p), bias.is_some());
+            for i in 0..g.groups {
+                let out_g = &mut out_b[i * m * p..(i + 1) * m * p];
+                let cols_g = &cols[i * kg * p..(i + 1) * kg * p];
+                if m * kg <= DIRECT_MAX_WEIGHTS {
+                    direct_forward(out_g, group_weight(g, weight, i).data, cols_g, m, kg, p, bias.is_some());
+                } else {
+                    matmul(out_g, group_weight(g, weight, i), MatRef::row_major(cols_g, kg, p), bias.is_some());
+                }
+            }
         },
     );
     out
@@ -236,26 +321,40 @@ pub struct ConvGrads {
 /// (input, weight, bias).
 pub fn conv2d_backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], need: [bool; 3]) -> ConvGrads {
     assert_eq!(x.len(), g.batch * g.image_len(), "conv2d backward: input length");
-    assert_eq!(weight.len(), g.c_out * g.k(), "conv2d backward: weight length");
+    assert_eq!(weight.len(), g.c_out * g.k_group(), "conv2d backward: weight length");
     assert_eq!(dy.len(), g.batch * g.out_image_len(), "conv2d backward: output-gradient length");
     let [need_x, need_w, need_b] = need;
-    let (k, p) = (g.k(), g.p());
+    if super::depthwise::is_depthwise(g) {
+        let (dx, dw) = super::depthwise::backward(g, x, weight, dy, need_x, need_w);
+        let db = need_b.then(|| {
+            (0..g.c_out)
+                .map(|c| {
+                    (0..g.batch).map(|b| super::reduce::sum(&dy[(b * g.c_out + c) * g.p()..][..g.p()])).sum::<f64>()
+                        as f32
+                })
+                .collect()
+        });
+        return ConvGrads { x: dx, weight: dw, bias: db };
+    }
+    let (k, p, kg, m) = (g.k(), g.p(), g.k_group(), g.m_group());
+    let w_len = g.c_out * kg;
     let pointwise = g.is_pointwise();
-    let w_mat = MatRef::row_major(weight, g.c_out, k);
     let per_part = g.batch.div_ceil(WEIGHT_GRAD_PARTS);
     let mut dx = if need_x { vec![0.0f32; g.batch * g.image_len()] } else { Vec::new() };
 
     // One item per part of the batch: its images, output gradients and (when asked)
     // input-gradient slice.
+    // Weight and input gradients: two products per image.
+    let parts_per_task = min_items(2 * per_part * g.c_out * kg * p);
     let x_parts = x.par_chunks(per_part * g.image_len());
     let dy_parts = dy.par_chunks(per_part * g.out_image_len());
     let run_part = |(x_part, dy_part): (&[f32], &[f32]), mut dx_part: Option<&mut [f32]>| {
-        let mut dw = if need_w { vec![0.0f32; g.c_out * k] } else { Vec::new() };
+        let mut dw = if need_w { vec![0.0f32; w_len] } else { Vec::new() };
         let mut db = if need_b { vec![0.0f64; g.c_out] } else { Vec::new() };
         let mut col = if pointwise || !need_w { Vec::new() } else { vec![0.0f32; k * p] };
         let mut dcol = if pointwise || !need_x { Vec::new() } else { vec![0.0f32; k * p] };
         for (b, (x_b, dy_b)) in x_part.chunks(g.image_len()).zip(dy_part.chunks(g.out_image_len())).enumerate() {
-            let dy_mat = MatRef::row_major(dy_b, g.c_out, p);
+            let dy_group = |i: usize| MatRef::row_major(&dy_b[i * m * p..(i + 1) * m * p], m, p);
             if need_w {
                 let cols = if pointwise {
                     x_b
@@ -263,7 +362,15 @@ pub fn conv2d_backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], 
                     im2col(g, x_b, &mut col);
                     &col[..]
                 };
-                matmul(&mut dw, dy_mat, MatRef::row_major(cols, k, p).t(), b > 0);
+                for i in 0..g.groups {
+                    let cols_g = &cols[i * kg * p..(i + 1) * kg * p];
+                    let dw_g = &mut dw[i * m * kg..(i + 1) * m * kg];
+                    if m * kg <= DIRECT_MAX_WEIGHTS {
+                        direct_weight_grad(dw_g, dy_group(i).data, cols_g, m, kg, p, b > 0);
+                    } else {
+                        matmul(dw_g, dy_group(i), MatRef::row_major(cols_g, kg, p).t(), b > 0);
+                    }
+                }
             }
             if need_b {
                 for (acc, row) in db.iter_mut().zip(dy_b.chunks_exact(p)) {
@@ -273,9 +380,16 @@ pub fn conv2d_backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], 
             if let Some(dx_part) = dx_part.as_deref_mut() {
                 let dx_b = &mut dx_part[b * g.image_len()..(b + 1) * g.image_len()];
                 if pointwise {
-                    matmul(dx_b, w_mat.t(), dy_mat, false);
+                    matmul(dx_b, group_weight(g, weight, 0).t(), dy_group(0), false);
                 } else {
-                    matmul(&mut dcol, w_mat.t(), dy_mat, false);
+                    for i in 0..g.groups {
+                        let dcol_g = &mut dcol[i * kg * p..(i + 1) * kg * p];
+                        if m * kg <= DIRECT_MAX_WEIGHTS {
+                            direct_input_grad(dcol_g, group_weight(g, weight, i).data, dy_group(i).data, m, kg, p);
+                        } else {
+                            matmul(dcol_g, group_weight(g, weight, i).t(), dy_group(i), false);
+                        }
+                    }
                     col2im(g, &dcol, dx_b);
                 }
             }
@@ -286,14 +400,15 @@ pub fn conv2d_backward(g: &ConvGeometry, x: &[f32], weight: &[f32], dy: &[f32], 
         x_parts
             .zip(dy_parts)
             .zip(dx.par_chunks_mut(per_part * g.image_len()))
+            .with_min_len(parts_per_task)
             .map(|(xs, dx_part)| run_part(xs, Some(dx_part)))
             .collect()
     } else {
-        x_parts.zip(dy_parts).map(|xs| run_part(xs, None)).collect()
+        x_parts.zip(dy_parts).with_min_len(parts_per_task).map(|xs| run_part(xs, None)).collect()
     };
 
     let weight_grad = need_w.then(|| {
-        let mut dw = vec![0.0f32; g.c_out * k];
+        let mut dw = vec![0.0f32; w_len];
         for (part, _) in &parts {
             for (a, b) in dw.iter_mut().zip(part) {
                 *a += b;
@@ -325,7 +440,10 @@ mod tests {
                 for oy in 0..g.oh {
                     for ox in 0..g.ow {
                         let mut s = bias.map_or(0.0, |bs| bs[co] as f64);
-                        for ci in 0..g.c_in {
+                        let cpg = g.c_in / g.groups;
+                        let group = co / g.m_group();
+                        for cg in 0..cpg {
+                            let ci = group * cpg + cg;
                             for i in 0..g.kh {
                                 for j in 0..g.kw {
                                     let iy = (oy * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0].0 as isize;
@@ -334,7 +452,7 @@ mod tests {
                                         continue;
                                     }
                                     let xv = x[((b * g.c_in + ci) * g.h + iy as usize) * g.w + ix as usize];
-                                    let wv = wt[((co * g.c_in + ci) * g.kh + i) * g.kw + j];
+                                    let wv = wt[((co * cpg + cg) * g.kh + i) * g.kw + j];
                                     s += xv as f64 * wv as f64;
                                 }
                             }
@@ -353,16 +471,22 @@ mod tests {
 
     fn geometries() -> Vec<ConvGeometry> {
         let mut v = Vec::new();
-        for (x, w, s, p, d) in [
-            ([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
-            ([3, 2, 8, 9], [5, 2, 3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1]),
-            ([2, 4, 5, 5], [3, 4, 1, 1], [1, 1], [(0, 0), (0, 0)], [1, 1]),
-            ([2, 4, 6, 6], [3, 4, 1, 1], [2, 2], [(0, 0), (0, 0)], [1, 1]),
-            ([1, 2, 9, 7], [2, 2, 5, 3], [1, 2], [(2, 1), (0, 2)], [1, 1]),
-            ([2, 2, 9, 9], [3, 2, 3, 3], [1, 1], [(2, 2), (2, 2)], [2, 2]),
-            ([10, 1, 4, 4], [2, 1, 3, 3], [1, 1], [(0, 0), (0, 0)], [1, 1]),
+        for (x, w, s, p, d, groups) in [
+            ([2, 3, 7, 6], [4, 3, 3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1], 1),
+            ([3, 2, 8, 9], [5, 2, 3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1], 1),
+            ([2, 4, 5, 5], [3, 4, 1, 1], [1, 1], [(0, 0), (0, 0)], [1, 1], 1),
+            ([2, 4, 6, 6], [3, 4, 1, 1], [2, 2], [(0, 0), (0, 0)], [1, 1], 1),
+            ([1, 2, 9, 7], [2, 2, 5, 3], [1, 2], [(2, 1), (0, 2)], [1, 1], 1),
+            ([2, 2, 9, 9], [3, 2, 3, 3], [1, 1], [(2, 2), (2, 2)], [2, 2], 1),
+            ([10, 1, 4, 4], [2, 1, 3, 3], [1, 1], [(0, 0), (0, 0)], [1, 1], 1),
+            ([2, 4, 7, 7], [4, 1, 3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1], 4),
+            ([2, 4, 8, 8], [8, 1, 5, 5], [2, 2], [(2, 2), (2, 2)], [2, 2], 4),
+            ([3, 6, 5, 6], [4, 3, 3, 1], [1, 1], [(1, 1), (0, 0)], [1, 1], 2),
+            // DARTS dil_conv_5x5 on a 2x2 map: most taps fall in the padding.
+            ([2, 2, 2, 2], [2, 1, 5, 5], [1, 1], [(4, 4), (4, 4)], [2, 2], 2),
+            ([1, 1, 1, 3], [1, 1, 3, 3], [2, 2], [(2, 2), (2, 2)], [1, 1], 1),
         ] {
-            v.push(ConvGeometry::new(x, w, s, p, d).expect("valid geometry"));
+            v.push(ConvGeometry::new(x, w, s, p, d, groups).expect("valid geometry"));
         }
         v
     }
@@ -371,7 +495,7 @@ mod tests {
     fn forward_matches_the_definition() {
         for g in geometries() {
             let x = values(g.batch * g.image_len(), 1);
-            let w = values(g.c_out * g.k(), 2);
+            let w = values(g.c_out * g.k_group(), 2);
             let bias = values(g.c_out, 3);
             for b in [None, Some(&bias[..])] {
                 let got = conv2d_forward(&g, &x, &w, b);
@@ -389,7 +513,7 @@ mod tests {
     fn gradients_are_the_adjoints_of_the_forward() {
         for g in geometries() {
             let x = values(g.batch * g.image_len(), 4);
-            let w = values(g.c_out * g.k(), 5);
+            let w = values(g.c_out * g.k_group(), 5);
             let dy = values(g.batch * g.c_out * g.p(), 6);
             let grads = conv2d_backward(&g, &x, &w, &dy, [true, true, true]);
             let dot = |a: &[f32], b: &[f64]| a.iter().zip(b).map(|(p, q)| *p as f64 * q).sum::<f64>();
@@ -418,7 +542,7 @@ mod tests {
 
     #[test]
     fn weight_gradient_does_not_depend_on_the_thread_count() {
-        let g = ConvGeometry::new([13, 3, 6, 6], [4, 3, 3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]).expect("geometry");
+        let g = ConvGeometry::new([13, 3, 6, 6], [4, 3, 3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1], 1).expect("geometry");
         let x = values(g.batch * g.image_len(), 7);
         let w = values(g.c_out * g.k(), 8);
         let dy = values(g.batch * g.c_out * g.p(), 9);
@@ -434,9 +558,11 @@ mod tests {
 
     #[test]
     fn impossible_geometries_are_refused() {
-        assert!(ConvGeometry::new([1, 3, 2, 2], [4, 2, 3, 3], [1, 1], [(0, 0); 2], [1, 1]).is_none());
-        assert!(ConvGeometry::new([1, 3, 2, 2], [4, 3, 3, 3], [1, 1], [(0, 0); 2], [1, 1]).is_none());
-        assert!(ConvGeometry::new([1, 3, 5, 5], [4, 3, 3, 3], [0, 1], [(0, 0); 2], [1, 1]).is_none());
+        assert!(ConvGeometry::new([1, 3, 2, 2], [4, 2, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 1).is_none());
+        assert!(ConvGeometry::new([1, 3, 2, 2], [4, 3, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 1).is_none());
+        assert!(ConvGeometry::new([1, 3, 5, 5], [4, 3, 3, 3], [0, 1], [(0, 0); 2], [1, 1], 1).is_none());
+        assert!(ConvGeometry::new([1, 4, 5, 5], [6, 1, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 4).is_none());
+        assert!(ConvGeometry::new([1, 4, 5, 5], [4, 2, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 4).is_none());
     }
 
     #[test]

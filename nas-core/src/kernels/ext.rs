@@ -2,9 +2,9 @@
 //! operations dispatched to the tensor's backend, and their own backward steps
 //! registered with burn's autodiff.
 //!
-//! On `Flex` (f32, one group) the operations run the kernels of
+//! On `Flex` (f32) the operations run the kernels of
 //! [`conv`](super::conv) and [`batch_norm`](super::batch_norm); in every other
-//! case (ndarray, other dtypes, grouped convolutions) they run burn's own operations,
+//! case (ndarray, other dtypes, ceil-mode pooling) they run burn's own operations,
 //! so the extension is never less general than burn.
 
 use super::batch_norm::{NormShape, batch_norm_train_backward, batch_norm_train_forward};
@@ -156,12 +156,12 @@ fn dims4(t: &FlexTensor) -> Option<[usize; 4]> {
     (s.num_dims() == 4).then(|| [s[0], s[1], s[2], s[3]])
 }
 
-/// The geometry of a convolution the flex kernels take (f32 data, one group).
+/// The geometry of a convolution the flex kernels take (f32 data).
 fn flex_conv_geometry(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<ConvGeometry> {
-    if options.groups != 1 || x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+    if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
         return None;
     }
-    ConvGeometry::new(dims4(x)?, dims4(weight)?, options.stride, options.padding, options.dilation)
+    ConvGeometry::new(dims4(x)?, dims4(weight)?, options.stride, options.padding, options.dilation, options.groups)
 }
 
 impl HwnasOps for Flex {
@@ -256,7 +256,7 @@ impl HwnasBackward for Flex {
         let r = conv2d_backward(&g, x.storage::<f32>(), weight.storage::<f32>(), grad.storage::<f32>(), need);
         [
             r.x.map(|v| flex_f32(v, vec![g.batch, g.c_in, g.h, g.w])),
-            r.weight.map(|v| flex_f32(v, vec![g.c_out, g.c_in, g.kh, g.kw])),
+            r.weight.map(|v| flex_f32(v, vec![g.c_out, g.c_in / g.groups, g.kh, g.kw])),
             r.bias.map(|v| flex_f32(v, vec![g.c_out])),
         ]
     }

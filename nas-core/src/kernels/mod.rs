@@ -4,7 +4,8 @@
 //! Every space's network calls [`conv2d`], [`batch_norm`] and [`avg_pool2d`] instead of the burn
 //! modules' `forward`. With the [`KernelPath::Hwnas`] path (the default) they run
 //! the kernels of this module on burn's `flex` backend — im2col + `gemm` per image
-//! for convolutions and their two gradients, two-pass fused batch norm, separable
+//! for convolutions and their two gradients (direct shifted row sums for depthwise
+//! ones), two-pass fused batch norm, separable
 //! average pooling — and
 //! register their own backward steps with burn's autodiff; with
 //! [`KernelPath::Burn`] they are exactly the modules' `forward` (burn's own
@@ -19,6 +20,7 @@
 
 mod batch_norm;
 mod conv;
+mod depthwise;
 #[allow(deprecated)] // the extension names the ndarray backend, deprecated upstream (kept for comparison)
 mod ext;
 mod gemm;

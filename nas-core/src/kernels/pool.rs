@@ -6,6 +6,7 @@
 //! Symmetric padding and floor-mode output sizes (what the spaces' pools use);
 //! `count_include_pad` either way.
 
+use super::reduce::min_items;
 use rayon::prelude::*;
 
 /// Shapes of one pooling: input planes of `h x w`, a `kh x kw` window, stride,
@@ -99,13 +100,17 @@ pub fn avg_pool2d_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
     let (inv_rows, inv_cols) = g.inverse_counts();
     let (s, p, k) = (g.stride, g.padding, g.kernel);
     let mut out = vec![0.0f32; g.planes * g.oh * g.ow];
-    out.par_chunks_mut(g.oh * g.ow).zip(x.par_chunks(g.h * g.w)).for_each_init(
+    let per_plane = min_items(g.h * g.w * (g.kernel[0] + g.kernel[1]));
+    out.par_chunks_mut(g.oh * g.ow).zip(x.par_chunks(g.h * g.w)).with_min_len(per_plane).for_each_init(
         || vec![0.0f32; g.h * g.ow],
         |rows, (out_p, x_p)| {
             // rows[iy][ox] = Σ_j x[iy][ox·s + j - p] over the window's columns.
             rows.fill(0.0);
             for j in 0..k[1] {
                 let (lo, hi) = tap_range(j, s[1], p[1], g.w, g.ow);
+                if hi == lo {
+                    continue;
+                }
                 for iy in 0..g.h {
                     let src = &x_p[iy * g.w..(iy + 1) * g.w];
                     let dst = &mut rows[iy * g.ow..(iy + 1) * g.ow];
@@ -150,7 +155,8 @@ pub fn avg_pool2d_backward(g: &PoolGeometry, dy: &[f32]) -> Vec<f32> {
     let (inv_rows, inv_cols) = g.inverse_counts();
     let (s, p, k) = (g.stride, g.padding, g.kernel);
     let mut dx = vec![0.0f32; g.planes * g.h * g.w];
-    dx.par_chunks_mut(g.h * g.w).zip(dy.par_chunks(g.oh * g.ow)).for_each_init(
+    let per_plane = min_items(g.h * g.w * (g.kernel[0] + g.kernel[1]));
+    dx.par_chunks_mut(g.h * g.w).zip(dy.par_chunks(g.oh * g.ow)).with_min_len(per_plane).for_each_init(
         || (vec![0.0f32; g.oh * g.ow], vec![0.0f32; g.h * g.ow]),
         |(scaled, rows), (dx_p, dy_p)| {
             for (oy, (dst, src)) in scaled.chunks_exact_mut(g.ow).zip(dy_p.chunks_exact(g.ow)).enumerate() {
@@ -174,6 +180,9 @@ pub fn avg_pool2d_backward(g: &PoolGeometry, dy: &[f32]) -> Vec<f32> {
             // The adjoint of the row sum: dx[iy][ox·s + j - p] += rows[iy][ox].
             for j in 0..k[1] {
                 let (lo, hi) = tap_range(j, s[1], p[1], g.w, g.ow);
+                if hi == lo {
+                    continue;
+                }
                 for iy in 0..g.h {
                     let src = &rows[iy * g.ow..(iy + 1) * g.ow];
                     let dst = &mut dx_p[iy * g.w..(iy + 1) * g.w];

@@ -4,6 +4,16 @@
 
 const LANES: usize = 16;
 
+/// Work (multiply-adds or values touched) below which a task is not split
+/// further: tiny tensors (8x8 digits, 4 channels) would otherwise spend more time
+/// waking threads than computing.
+const MIN_TASK_WORK: usize = 1 << 15;
+
+/// How many items of `work_per_item` each make one parallel task at least.
+pub(crate) fn min_items(work_per_item: usize) -> usize {
+    (MIN_TASK_WORK / work_per_item.max(1)).max(1)
+}
+
 fn fold(lanes: [f32; LANES], tail: f64) -> f64 {
     lanes.iter().map(|v| *v as f64).sum::<f64>() + tail
 }
@@ -18,6 +28,20 @@ pub(crate) fn sum(xs: &[f32]) -> f64 {
             *a += v;
         }
     }
+    fold(acc, tail)
+}
+
+/// `Σ a·b`.
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {
+    let mut acc = [0.0f32; LANES];
+    let n = a.len().min(b.len());
+    let whole = n / LANES * LANES;
+    for (ca, cb) in a[..whole].chunks_exact(LANES).zip(b[..whole].chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += ca[l] * cb[l];
+        }
+    }
+    let tail: f64 = (whole..n).map(|i| a[i] as f64 * b[i] as f64).sum();
     fold(acc, tail)
 }
 
@@ -68,6 +92,8 @@ mod tests {
             let m = 0.25f32;
             let want_sq: f64 = x.iter().map(|v| ((v - m) as f64).powi(2)).sum();
             assert!((sum_sq_dev(&x, m) - want_sq).abs() < 1e-4);
+            let want_dot: f64 = g.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
+            assert!((dot(&g, &x) - want_dot).abs() < 1e-4);
             let (s, d) = sum_and_dot_dev(&g, &x, m);
             let want_s: f64 = g.iter().map(|v| *v as f64).sum();
             let want_d: f64 = g.iter().zip(&x).map(|(a, b)| *a as f64 * (b - m) as f64).sum();

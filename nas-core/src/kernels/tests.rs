@@ -32,6 +32,7 @@ struct ConvCase {
     padding: PaddingConfig2d,
     dilation: [usize; 2],
     bias: bool,
+    groups: usize,
 }
 
 fn random_conv_case(rng: &mut ChaCha8Rng) -> ConvCase {
@@ -55,12 +56,23 @@ fn random_conv_case(rng: &mut ChaCha8Rng) -> ConvCase {
             padding,
             dilation: [rng.random_range(1..=2), rng.random_range(1..=2)],
             bias: rng.random_bool(0.7),
+            groups: 1,
+        };
+        // Grouped (and depthwise) convolutions in about a third of the cases.
+        let c_in = case.x[1];
+        let divisors: Vec<usize> = (2..=c_in).filter(|g| c_in.is_multiple_of(*g)).collect();
+        let case = match divisors.is_empty() || rng.random_bool(0.6) {
+            true => case,
+            false => {
+                let groups = divisors[rng.random_range(0..divisors.len())];
+                ConvCase { groups, c_out: groups * rng.random_range(1..=2), ..case }
+            }
         };
         // burn's "same" padding is defined for stride 1 and no dilation only.
         if case.padding == PaddingConfig2d::Same && (case.stride != [1, 1] || case.dilation != [1, 1]) {
             continue;
         }
-        let conv = Conv2dConfig::new([case.x[1], case.c_out], case.kernel);
+        let conv = Conv2dConfig::new([case.x[1], case.c_out], case.kernel).with_groups(case.groups);
         let options = conv_options(
             &conv
                 .with_stride(case.stride)
@@ -70,8 +82,8 @@ fn random_conv_case(rng: &mut ChaCha8Rng) -> ConvCase {
             case.x[2],
             case.x[3],
         );
-        let w = [case.c_out, case.x[1], kernel[0], kernel[1]];
-        if ConvGeometry::new(case.x, w, options.stride, options.padding, options.dilation).is_some() {
+        let w = [case.c_out, case.x[1] / case.groups, kernel[0], kernel[1]];
+        if ConvGeometry::new(case.x, w, options.stride, options.padding, options.dilation, case.groups).is_some() {
             return case;
         }
     }
@@ -85,6 +97,7 @@ fn conv_run(case: &ConvCase, hwnas: bool, seed: u64) -> [Vec<f32>; 4] {
             .with_stride(case.stride)
             .with_padding(case.padding.clone())
             .with_dilation(case.dilation)
+            .with_groups(case.groups)
             .with_bias(case.bias)
             .init(&device)
     });
@@ -105,7 +118,7 @@ fn conv_run(case: &ConvCase, hwnas: bool, seed: u64) -> [Vec<f32>; 4] {
 #[test]
 fn conv2d_matches_burn_values_and_gradients_on_random_shapes() {
     let mut rng = ChaCha8Rng::seed_from_u64(20);
-    for i in 0..40 {
+    for i in 0..60 {
         let case = random_conv_case(&mut rng);
         // The same seed gives the same weights, input and probe on both paths.
         let want = conv_run(&case, false, 100 + i);
@@ -123,7 +136,7 @@ fn conv2d_matches_burn_values_and_gradients_on_random_shapes() {
 }
 
 #[test]
-fn conv2d_falls_back_to_burn_for_grouped_convolutions() {
+fn depthwise_conv2d_matches_burn() {
     let device = Device::flex().autodiff();
     let conv = Conv2dConfig::new([4, 4], [3, 3]).with_groups(4).with_padding(PaddingConfig2d::Same).init(&device);
     let x = Tensor::<4>::random([2, 4, 6, 6], Distribution::Uniform(-1.0, 1.0), &device);

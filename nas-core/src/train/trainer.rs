@@ -816,6 +816,20 @@ pub(crate) mod tests {
         assert_eq!(a.val_loss.to_bits(), c.val_loss.to_bits(), "thread count changed the result");
     }
 
+    /// hwnas's kernels and burn's sum in different orders, so the two paths are not
+    /// bit-identical; they must train to the same result within the stated
+    /// tolerance (README, "Training speed": 3 pp of accuracy, 5% of loss).
+    #[test]
+    fn hwnas_and_burn_kernels_train_to_the_same_result_within_tolerance() {
+        let with = |k| TrainConfig { kernels: Some(k), ..quick() };
+        let fast = run(&with(KernelPath::Hwnas), 3).expect("trains");
+        let burn = run(&with(KernelPath::Burn), 3).expect("trains");
+        assert!((fast.val_accuracy - burn.val_accuracy).abs() <= 3.0, "{fast:?} vs {burn:?}");
+        assert!((fast.val_loss - burn.val_loss).abs() <= 0.05 * burn.val_loss, "{fast:?} vs {burn:?}");
+        assert!((fast.train_loss - burn.train_loss).abs() <= 0.05 * burn.train_loss, "{fast:?} vs {burn:?}");
+        assert_ne!(fast.val_loss.to_bits(), burn.val_loss.to_bits(), "the setting selects the kernels");
+    }
+
     #[test]
     fn huge_learning_rate_is_reported_as_divergence() {
         let cfg = TrainConfig {
