@@ -170,8 +170,9 @@ fn im2col(g: &ConvGeometry, image: &[f32], col: &mut [f32]) {
                         let start = (lo as isize + dx) as usize;
                         out[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
                     } else {
-                        for (ox, o) in out.iter_mut().enumerate().take(hi).skip(lo) {
-                            *o = src[((ox * g.stride[1]) as isize + dx) as usize];
+                        let first = ((lo * g.stride[1]) as isize + dx) as usize;
+                        for (o, v) in out[lo..hi].iter_mut().zip(src[first..].iter().step_by(g.stride[1])) {
+                            *o = *v;
                         }
                     }
                 }
