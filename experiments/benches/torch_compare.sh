@@ -19,24 +19,30 @@ out=$(mktemp)
 for r in $(seq 1 "$rounds"); do
   for t in 1 2; do
     for k in hwnas burn; do
-      ms=$("$hwnas" bench --threads "$t" --backend flex --kernels "$k" --steps "$steps" | sed -E 's/.*\(([0-9.]+) ms\/step.*/\1/')
+      ms=$("$hwnas" bench --threads "$t" --backend flex --kernels "$k" --steps "$steps" |
+        sed -E 's/.*\(([0-9.]+) ms\/step = forward ([0-9.]+) \+ backward ([0-9.]+) \+ optimizer ([0-9.]+)\).*/\1 \2 \3 \4/')
       echo "round $r threads $t $k $ms" | tee -a "$out"
     done
     ms=$(python3 experiments/benches/torch_reference_cnn.py --threads "$t" --steps "$steps" --json |
-      python3 -c "import json,sys; print(round(json.load(sys.stdin)['step_ms'], 2))")
+      python3 -c "import json,sys; j=json.load(sys.stdin); print(*(round(j[k], 2) for k in ('step_ms', 'forward_ms', 'backward_ms', 'optimizer_ms')))")
     echo "round $r threads $t torch $ms" | tee -a "$out"
   done
 done
 python3 - "$out" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-med = {}
-for _, _, _, t, who, ms in rows:
-    med.setdefault((t, who), []).append(float(ms))
-print("\nmedian ms/step (hwnas speed relative to PyTorch = torch ms / hwnas ms)")
+times = {}
+for row in rows:
+    t, who, vals = row[3], row[4], [float(v) for v in row[5:9]]
+    times.setdefault((t, who), []).append(vals)
+print("\nmedians over the rounds, ms: step = forward + backward + optimizer")
+print("(speed relative to PyTorch = median of the per-round ratios torch step / step)")
 for t in ("1", "2"):
-    m = {who: statistics.median(v) for (tt, who), v in med.items() if tt == t}
-    print(f"threads {t}: hwnas {m['hwnas']:.1f}  burn {m['burn']:.1f}  torch {m['torch']:.1f}  "
-          f"hwnas/torch speed {m['torch'] / m['hwnas']:.2f}x  burn/torch speed {m['torch'] / m['burn']:.2f}x")
+    torch_rounds = [v[0] for v in times[(t, "torch")]]
+    for who in ("hwnas", "burn", "torch"):
+        vs = times[(t, who)]
+        med = [statistics.median(v[i] for v in vs) for i in range(4)]
+        ratio = statistics.median(tr / v[0] for tr, v in zip(torch_rounds, vs))
+        print(f"threads {t} {who:<6} {med[0]:6.1f} = {med[1]:5.1f} + {med[2]:5.1f} + {med[3]:4.1f}   x{ratio:.2f}")
 EOF
 rm -f "$out"

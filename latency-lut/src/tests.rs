@@ -224,7 +224,12 @@ fn drift_opts() -> BuildOptions {
     BuildOptions {
         protocol: Protocol { rounds: 3, ..Protocol::quick() },
         calibration_networks: 3,
-        stability: StabilityOptions { tolerance: 0.3, max_fit_error: 10.0, max_retries: 2 },
+        // A wide tolerance (±60%) and 8x injected slowdowns: the tiny networks of
+        // these tests run in microseconds, and on a loaded 2-core machine (the other
+        // tests of the crate run beside them) their timings alone move by tens of
+        // percent. (Round speeds are relative to the median round, so a round 8x
+        // faster than the others is a spread of 0.875: the tolerance stays below it.)
+        stability: StabilityOptions { tolerance: 0.6, max_fit_error: 10.0, max_retries: 2 },
         ..BuildOptions::default()
     }
 }
@@ -241,14 +246,14 @@ fn a_slowdown_in_the_middle_of_a_build_is_detected_and_the_build_measured_again(
     // The machine halves its speed from the second layer round of the first
     // attempt on, through the calibration networks at its end.
     let st = drifting_build(|s| match s {
-        Stage::Layers { attempt: 0, round } if round >= 1 => 2.0,
-        Stage::CalibrationEnd { attempt: 0 } => 2.0,
+        Stage::Layers { attempt: 0, round } if round >= 1 => 8.0,
+        Stage::CalibrationEnd { attempt: 0 } => 8.0,
         _ => 1.0,
     });
     let first = &st.attempts[0];
     assert!(!first.passed(), "{first:?}");
-    // An injected +100%; the tiny networks are noisy on a shared machine, so only "well above the tolerance".
-    assert!(first.drift > 0.3, "drift of the calibration networks: {first:?}");
+    // An injected +700%; the tiny networks are noisy on a shared machine, so only "well above the tolerance".
+    assert!(first.drift > 0.6, "drift of the calibration networks: {first:?}");
     assert!(first.problems.iter().any(|p| p.contains("between the calibration networks")), "{first:?}");
     // Rounds 1 and 2 ran at twice the time of round 0: the round check re-measured.
     assert!(first.rounds_remeasured >= 1, "{first:?}");
@@ -258,16 +263,16 @@ fn a_slowdown_in_the_middle_of_a_build_is_detected_and_the_build_measured_again(
 
 #[test]
 fn a_single_slow_layer_round_is_measured_again_without_a_retry() {
-    let st = drifting_build(|s| if s == (Stage::Layers { attempt: 0, round: 1 }) { 2.0 } else { 1.0 });
+    let st = drifting_build(|s| if s == (Stage::Layers { attempt: 0, round: 1 }) { 8.0 } else { 1.0 });
     let first = &st.attempts[0];
     assert!(first.rounds_remeasured >= 1, "{first:?}");
     // After re-measuring round 1 (counted on as round 3, not slowed) the rounds agree.
-    assert!(first.round_spread() <= 0.3, "{first:?}");
+    assert!(first.round_spread() <= 0.6, "{first:?}");
 }
 
 #[test]
 fn a_build_that_never_settles_says_so_in_the_file() {
-    let st = drifting_build(|s| if matches!(s, Stage::CalibrationEnd { .. }) { 2.0 } else { 1.0 });
+    let st = drifting_build(|s| if matches!(s, Stage::CalibrationEnd { .. }) { 8.0 } else { 1.0 });
     assert_eq!(st.attempts.len(), 3, "every retry used: {st:?}");
     assert!(!st.settled());
     let w = st.warning("t.json").expect("a warning");
@@ -291,12 +296,13 @@ fn a_validation_whose_reference_moves_is_inconclusive() {
     let t = table();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let archs: Vec<Nb201Arch> = (0..6).map(|_| space.sample(&mut rng)).collect();
-    let opts = ValidationOptions { tolerance: 0.3, ..ValidationOptions::default() };
-    let slow_repeat = |s: Stage| if s == Stage::ValidationRepeat { 2.0 } else { 1.0 };
+    // As for the builds above: a wide tolerance and an 8x injected slowdown.
+    let opts = ValidationOptions { tolerance: 0.6, ..ValidationOptions::default() };
+    let slow_repeat = |s: Stage| if s == Stage::ValidationRepeat { 8.0 } else { 1.0 };
     let p = Protocol::quick();
     let r = validate_table_with(&space, &space, t, &archs, &p, &opts, &nas_core::progress::NoProgress, &slow_repeat)
         .expect("validates");
     assert_eq!(r.repeats, 5, "max(5, 10% of 6)");
-    assert!(!r.conclusive && r.repeat_drift > 0.3, "{r:?}");
+    assert!(!r.conclusive && r.repeat_drift > 0.6, "{r:?}");
     assert!(r.inconclusive_reason().expect("a reason").contains("INCONCLUSIVE"));
 }
