@@ -90,6 +90,25 @@ pub trait HwnasOps: Backend {
     }
 }
 
+/// burn's own gradients of a convolution (input, weight, bias), each when `need`
+/// says so.
+fn burn_conv2d_backward<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+    grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+    need: [bool; 3],
+) -> [Option<FloatTensor<B>>; 3] {
+    let dx = need[0].then(|| B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone()));
+    let dw = need[1].then(|| B::conv2d_weight_backward(x.clone(), weight, grad.clone(), options));
+    let db = match (need[2], bias) {
+        (true, Some(b)) => Some(B::conv2d_bias_backward(x, b, grad)),
+        _ => None,
+    };
+    [dx, dw, db]
+}
+
 /// The backward steps of [`HwnasOps`] on a concrete (non-autodiff) backend.
 pub trait HwnasBackward: Backend {
     /// Gradients of [`HwnasOps::hwnas_conv2d`] for input, weight and bias, each
@@ -102,13 +121,7 @@ pub trait HwnasBackward: Backend {
         options: ConvOptions<2>,
         need: [bool; 3],
     ) -> [Option<FloatTensor<Self>>; 3] {
-        let dx = need[0].then(|| Self::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone()));
-        let dw = need[1].then(|| Self::conv2d_weight_backward(x.clone(), weight, grad.clone(), options));
-        let db = match (need[2], bias) {
-            (true, Some(b)) => Some(Self::conv2d_bias_backward(x, b, grad)),
-            _ => None,
-        };
-        [dx, dw, db]
+        burn_conv2d_backward::<Self>(x, weight, bias, grad, options, need)
     }
 
     /// Gradients of [`HwnasOps::hwnas_batch_norm_train`]: input, gamma, beta.
@@ -151,6 +164,11 @@ fn flex_f32(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, Shape::from(shape)))
 }
 
+/// `[batch, channels, rest...]` as batch norm sees it.
+fn norm_shape(shape: &Shape) -> NormShape {
+    NormShape { batch: shape[0], channels: shape[1], spatial: shape.num_elements() / (shape[0] * shape[1]).max(1) }
+}
+
 fn dims4(t: &FlexTensor) -> Option<[usize; 4]> {
     let s = t.shape();
     (s.num_dims() == 4).then(|| [s[0], s[1], s[2], s[3]])
@@ -186,11 +204,7 @@ impl HwnasOps for Flex {
             let r = Flex::batch_norm_train(x, gamma, beta, epsilon);
             return NormOutput { output: r.output, mean: r.mean, variance: r.variance };
         }
-        let s = NormShape {
-            batch: shape[0],
-            channels: shape[1],
-            spatial: shape.num_elements() / (shape[0] * shape[1]).max(1),
-        };
+        let s = norm_shape(&shape);
         let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
         let r =
             batch_norm_train_forward(&s, x.storage::<f32>(), gamma.storage::<f32>(), beta.storage::<f32>(), epsilon);
@@ -243,13 +257,7 @@ impl HwnasBackward for Flex {
     ) -> [Option<FlexTensor>; 3] {
         let Some(g) = flex_conv_geometry(&x, &weight, &options).filter(|_| grad.dtype() == DType::F32) else {
             // Not a shape the kernels take: burn's gradients (as the forward was burn's).
-            let dx = need[0].then(|| Flex::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone()));
-            let dw = need[1].then(|| Flex::conv2d_weight_backward(x.clone(), weight, grad.clone(), options));
-            let db = match (need[2], bias) {
-                (true, Some(b)) => Some(Flex::conv2d_bias_backward(x, b, grad)),
-                _ => None,
-            };
-            return [dx, dw, db];
+            return burn_conv2d_backward::<Flex>(x, weight, bias, grad, options, need);
         };
         let (x, weight, grad) = (x.to_contiguous(), weight.to_contiguous(), grad.to_contiguous());
         let need = [need[0], need[1], need[2] && bias.is_some()];
@@ -275,11 +283,7 @@ impl HwnasBackward for Flex {
             let r = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
             return [r.x_grad, r.gamma_grad, r.beta_grad];
         }
-        let s = NormShape {
-            batch: shape[0],
-            channels: shape[1],
-            spatial: shape.num_elements() / (shape[0] * shape[1]).max(1),
-        };
+        let s = norm_shape(&shape);
         let [x, gamma, mean, variance, grad] = [x, gamma, mean, variance, grad].map(|t| t.to_contiguous());
         let r = batch_norm_train_backward(
             &s,

@@ -133,15 +133,20 @@ fn same_padding(kernel: usize, stride: usize, len: usize) -> (usize, usize) {
     (total / 2, total - total / 2)
 }
 
+/// `(begin, end)` padding of height and width, as burn's modules compute it for an
+/// input of `hw`.
+fn padding_pairs(padding: &PaddingConfig2d, k: [usize; 2], s: [usize; 2], hw: [usize; 2]) -> [(usize, usize); 2] {
+    match padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Same => [same_padding(k[0], s[0], hw[0]), same_padding(k[1], s[1], hw[1])],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(*top, *bottom), (*left, *right)],
+    }
+}
+
 /// The options burn's `Conv2d::forward` builds for an input of `height x width`.
 fn conv_options(conv: &Conv2d, height: usize, width: usize) -> ConvOptions<2> {
-    let (k, s) = (conv.kernel_size, conv.stride);
-    let padding = match &conv.padding {
-        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
-        PaddingConfig2d::Same => [same_padding(k[0], s[0], height), same_padding(k[1], s[1], width)],
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [(*top, *bottom), (*left, *right)],
-    };
-    ConvOptions::new_with_padding(s, padding, conv.dilation, conv.groups)
+    let padding = padding_pairs(&conv.padding, conv.kernel_size, conv.stride, [height, width]);
+    ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups)
 }
 
 /// `conv.forward(x)`, on the selected kernels ([`kernel_path`]).
@@ -226,11 +231,7 @@ pub fn avg_pool2d(pool: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
 pub fn avg_pool2d_hwnas(pool: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     let (k, s) = (pool.kernel_size, pool.stride);
-    let padding = match &pool.padding {
-        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
-        PaddingConfig2d::Same => [same_padding(k[0], s[0], h), same_padding(k[1], s[1], w)],
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [(*top, *bottom), (*left, *right)],
-    };
+    let padding = padding_pairs(&pool.padding, k, s, [h, w]);
     if pool.ceil_mode || padding.iter().any(|(b, e)| b != e) {
         return pool.forward(x);
     }
